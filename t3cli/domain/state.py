@@ -1,0 +1,74 @@
+"""The state the decider decides against: one project and/or one thread, as the core projections
+hold them inside the command's write transaction. Plain values, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FREE_SESSION_STATES = frozenset({"idle", "ready", "stopped"})
+BUSY_SESSION_STATES = frozenset({"starting", "running"})
+ACTIVE_TURN_STATES = frozenset({"requested", "running"})
+
+
+@dataclass(slots=True)
+class ProjectState:
+    project_id: str
+    path: str
+
+
+@dataclass(slots=True)
+class QueueItemState:
+    queue_item_id: str
+    message_id: str
+    status: str  # pending | sending | failed
+    position: int  # 1-based, dense within the thread's queue
+    attempts: int = 0
+    turn_id: str | None = None
+
+
+@dataclass(slots=True)
+class TurnState:
+    turn_id: str
+    status: str  # requested | running | completed | failed | interrupted | timed_out
+    queue_item_id: str | None = None
+    interrupt_requested: bool = False
+
+
+@dataclass(slots=True)
+class ThreadState:
+    thread_id: str
+    project_id: str
+    provider: str
+    archived: bool = False
+    deleted: bool = False
+    session_status: str | None = None  # None: no session yet (counts as free)
+    queue: list[QueueItemState] = field(default_factory=list)  # ordered by position
+    active_turn: TurnState | None = None
+    turn: TurnState | None = None  # the turn a command names, whatever its status
+
+    def item(self, queue_item_id: str) -> QueueItemState | None:
+        for item in self.queue:
+            if item.queue_item_id == queue_item_id:
+                return item
+        return None
+
+    @property
+    def session_free(self) -> bool:
+        return self.session_status is None or self.session_status in FREE_SESSION_STATES
+
+    @property
+    def busy(self) -> bool:
+        """A turn would not start now: a turn is active, an item is waiting or being sent, or the
+        session is starting or running. Failed items alone do not make a thread busy."""
+        if self.active_turn is not None:
+            return True
+        if self.session_status in BUSY_SESSION_STATES:
+            return True
+        return any(item.status in ("pending", "sending") for item in self.queue)
+
+
+@dataclass(slots=True)
+class DecisionState:
+    project: ProjectState | None = None
+    project_at_path: ProjectState | None = None  # for project.create: who already has the path
+    thread: ThreadState | None = None

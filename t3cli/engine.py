@@ -1,0 +1,222 @@
+"""`Engine.dispatch`: one transaction from a command to committed events.
+
+Guarantees of `dispatch(command)`:
+- Atomic: deciding, appending the events, updating the core projections and their cursors, and
+  writing the command receipt happen in one `BEGIN IMMEDIATE` transaction — all or nothing.
+- Idempotent by `command_id`: a command id seen before returns the original outcome (its events,
+  with their sequences, and `duplicate=True`; or the same rejection) and appends nothing. This
+  holds across processes: the receipt is read under the write lock.
+- A rejected command never touches the log. A user's rejection is remembered in its receipt
+  (so a retried id gives the same answer); a reactor's is not, because the reactor re-derives its
+  commands from state and a transient rejection must not stick.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from t3cli.contracts import commands as c
+from t3cli.contracts.events import EventRecord
+from t3cli.contracts.ids import utc_now
+from t3cli.domain.decider import Limits, decide
+from t3cli.domain.rejections import CommandRejected
+from t3cli.domain.state import (
+    ACTIVE_TURN_STATES,
+    DecisionState,
+    ProjectState,
+    QueueItemState,
+    ThreadState,
+    TurnState,
+)
+from t3cli.store import eventlog, pipeline
+from t3cli.store.db import translate, write_transaction
+from t3cli.store.projectors import CORE_PROJECTORS
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    command_id: str
+    events: tuple[EventRecord, ...]
+    duplicate: bool = False  # True when the command id had been accepted before
+
+    @property
+    def sequence(self) -> int:
+        """The sequence of the command's last event."""
+        return self.events[-1].sequence if self.events else 0
+
+    def first(self, event_type: str) -> EventRecord | None:
+        return next((ev for ev in self.events if ev.type == event_type), None)
+
+
+def load_state(conn: sqlite3.Connection, command: c.Command) -> DecisionState:
+    """Read what the decider needs for `command` from the core projections (indexed lookups only;
+    cost independent of the log's and the thread's history length)."""
+    state = DecisionState()
+    project_id = getattr(command, "project_id", None)
+    if project_id is not None:
+        row = conn.execute(
+            "SELECT project_id, path FROM projects WHERE project_id = ?", (project_id,)
+        ).fetchone()
+        state.project = ProjectState(*row) if row else None
+    if isinstance(command, c.ProjectCreate):
+        row = conn.execute(
+            "SELECT project_id, path FROM projects WHERE path = ?", (command.path,)
+        ).fetchone()
+        state.project_at_path = ProjectState(*row) if row else None
+    thread_id = getattr(command, "thread_id", None)
+    if thread_id is not None:
+        state.thread = _load_thread(conn, thread_id, getattr(command, "turn_id", None))
+    return state
+
+
+def _load_thread(conn: sqlite3.Connection, thread_id: str, turn_id: str | None) -> ThreadState | None:
+    row = conn.execute(
+        "SELECT t.project_id, t.provider, t.archived, t.deleted, s.status FROM threads t"
+        " LEFT JOIN sessions s ON s.thread_id = t.thread_id WHERE t.thread_id = ?",
+        (thread_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    thread = ThreadState(
+        thread_id=thread_id,
+        project_id=row[0],
+        provider=row[1],
+        archived=bool(row[2]),
+        deleted=bool(row[3]),
+        session_status=row[4],
+    )
+    thread.queue = [
+        QueueItemState(*item)
+        for item in conn.execute(
+            "SELECT queue_item_id, message_id, status, position, attempts, turn_id"
+            " FROM queued_turns WHERE thread_id = ? ORDER BY position",
+            (thread_id,),
+        ).fetchall()
+    ]
+    active = conn.execute(
+        "SELECT turn_id, status, queue_item_id, interrupt_requested FROM turns"
+        " WHERE thread_id = ? AND status IN ('requested', 'running') LIMIT 1",
+        (thread_id,),
+    ).fetchone()
+    if active:
+        thread.active_turn = TurnState(active[0], active[1], active[2], bool(active[3]))
+    if turn_id is not None:
+        if thread.active_turn is not None and thread.active_turn.turn_id == turn_id:
+            thread.turn = thread.active_turn
+        else:
+            named = conn.execute(
+                "SELECT turn_id, status, queue_item_id, interrupt_requested FROM turns"
+                " WHERE turn_id = ? AND thread_id = ?",
+                (turn_id, thread_id),
+            ).fetchone()
+            thread.turn = TurnState(named[0], named[1], named[2], bool(named[3])) if named else None
+    assert thread.active_turn is None or thread.active_turn.status in ACTIVE_TURN_STATES
+    return thread
+
+
+def _stream_of(command: c.Command) -> str | None:
+    return getattr(command, "thread_id", None) or getattr(command, "project_id", None)
+
+
+class Engine:
+    """The write side. One engine per connection; not shared between threads concurrently."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
+        self.conn = conn
+        self.limits = limits or Limits()
+        self.clock = clock
+
+    def dispatch(self, command: c.Command) -> DispatchResult:
+        """Decide and commit `command`. Raises `CommandRejected` (nothing appended) or
+        `t3cli.errors.DatabaseError` (nothing appended; safe to retry with the same id)."""
+        result = self.dispatch_many([command])[0]
+        if isinstance(result, CommandRejected):
+            raise result
+        return result
+
+    def dispatch_many(
+        self, commands: Sequence[c.Command]
+    ) -> list[DispatchResult | CommandRejected]:
+        """Dispatch several commands in one transaction (the reactor's batched ingestion).
+        Each command is decided against the state its predecessors left; each outcome is
+        returned in order. All accepted commands commit together."""
+        outcomes: list[DispatchResult | CommandRejected] = []
+        try:
+            with write_transaction(self.conn):
+                if pipeline.lagging(self.conn, CORE_PROJECTORS):
+                    pipeline.catch_up_in_transaction(self.conn, CORE_PROJECTORS)
+                for command in commands:
+                    outcomes.append(self._dispatch_one(command))
+        except sqlite3.Error as exc:
+            raise translate(exc) from None
+        return outcomes
+
+    def _dispatch_one(self, command: c.Command) -> DispatchResult | CommandRejected:
+        conn = self.conn
+        receipt = eventlog.get_receipt(conn, command.command_id)
+        if receipt is not None:
+            if receipt.status == "accepted":
+                events = eventlog.events_of_command(conn, command.command_id)
+                return DispatchResult(command.command_id, tuple(events), duplicate=True)
+            return CommandRejected(
+                receipt.error or "rejected",
+                kind=receipt.error_kind or "rejected",  # type: ignore[arg-type]
+                hint=receipt.hint,
+            )
+        now = self.clock()
+        try:
+            new_events = decide(command, load_state(conn, command), self.limits)
+        except CommandRejected as rejection:
+            if command.actor == "user":
+                eventlog.put_receipt(
+                    conn,
+                    command_id=command.command_id,
+                    command_type=command.TYPE,
+                    stream_id=_stream_of(command),
+                    status="rejected",
+                    first_sequence=None,
+                    result_sequence=None,
+                    error=rejection.reason,
+                    error_kind=rejection.kind,
+                    hint=rejection.hint,
+                    at=now,
+                )
+            return rejection
+        envelope = eventlog.Envelope(
+            command_id=command.command_id,
+            actor=command.actor,
+            occurred_at=now,
+            correlation_id=command.correlation_id,
+            causation_event_id=command.causation_event_id,
+        )
+        records = eventlog.append(conn, new_events, envelope)
+        last = records[-1].sequence
+        for projector in CORE_PROJECTORS:
+            handlers = projector.handlers
+            for record in records:
+                handler = handlers.get(record.type)
+                if handler is not None:
+                    handler(conn, record)
+            pipeline.advance_cursor(conn, projector, last)
+        eventlog.put_receipt(
+            conn,
+            command_id=command.command_id,
+            command_type=command.TYPE,
+            stream_id=_stream_of(command),
+            status="accepted",
+            first_sequence=records[0].sequence,
+            result_sequence=last,
+            error=None,
+            error_kind=None,
+            hint=None,
+            at=now,
+        )
+        return DispatchResult(command.command_id, tuple(records))

@@ -1,0 +1,209 @@
+"""One agent child process: spawned without a shell, in its own process group, read as it writes.
+
+Guarantees:
+
+- argv lists only, never a shell; `start_new_session=True`, so the child leads a new process group
+  and every signal here goes to the whole group (the agent and whatever it started).
+- stdin is /dev/null, or a pipe that receives `stdin_data` and is then closed: an agent never
+  inherits the caller's stdin (codex blocks forever reading an open, non-TTY stdin).
+- stdout is delivered in chunks as it arrives, with backpressure (reading pauses while more than
+  `_HIGH_WATER` bytes wait for the consumer), so megabytes of output never pile up in memory.
+- stderr is drained continuously (a full pipe would block the child) and only its last
+  `STDERR_TAIL_BYTES` are kept, for error messages.
+- Process exit is noticed even when a grandchild still holds stdout open: after the leader exits,
+  reading continues for `_EOF_GRACE_S`, then the group is SIGKILLed and reading ends.
+
+Uses the public `loop.subprocess_exec` protocol API rather than `asyncio.create_subprocess_exec`:
+in Python 3.11 the latter's `wait()` does not return until every pipe is closed, which a grandchild
+holding stdout can delay forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+STDERR_TAIL_BYTES: Final = 8 * 1024
+_HIGH_WATER: Final = 4 * 1024 * 1024
+_LOW_WATER: Final = 1024 * 1024
+_EOF_GRACE_S: Final = 2.0
+
+
+class _AgentProtocol(asyncio.SubprocessProtocol):
+    """Collects stdout chunks and a bounded stderr tail; notes exit and EOF."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.stdout: deque[bytes] = deque()
+        self.stdout_buffered = 0
+        self.stdout_eof = False
+        self.stdout_paused = False
+        self.stderr_tail = bytearray()
+        self.exited = False
+        self.changed = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        if fd == 1:
+            self.stdout.append(raw)
+            self.stdout_buffered += len(raw)
+            if self.stdout_buffered > _HIGH_WATER and not self.stdout_paused:
+                self._stdout_pipe_pause(True)
+            self.changed.set()
+        elif fd == 2:
+            self.stderr_tail += raw
+            if len(self.stderr_tail) > STDERR_TAIL_BYTES:
+                del self.stderr_tail[: len(self.stderr_tail) - STDERR_TAIL_BYTES]
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self.stdout_eof = True
+            self.changed.set()
+
+    def process_exited(self) -> None:
+        self.exited = True
+        self.changed.set()
+
+    def _stdout_pipe_pause(self, pause: bool) -> None:
+        if self.transport is None:
+            return
+        pipe = self.transport.get_pipe_transport(1)
+        if isinstance(pipe, asyncio.ReadTransport):
+            if pause:
+                pipe.pause_reading()
+            else:
+                pipe.resume_reading()
+            self.stdout_paused = pause
+
+
+class SpawnFailed(Exception):
+    """The child could not be started; `str(exc)` is the OS reason (e.g. ENOENT)."""
+
+    def __init__(self, reason: OSError) -> None:
+        super().__init__(reason.strerror or str(reason))
+        self.reason = reason
+
+
+class AgentProcess:
+    """A spawned agent. Create with `await AgentProcess.spawn(...)`; always `close()` it."""
+
+    def __init__(self, transport: asyncio.SubprocessTransport, protocol: _AgentProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self.pid: int = transport.get_pid()
+
+    @classmethod
+    async def spawn(
+        cls,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdin_data: bytes | None,
+    ) -> AgentProcess:
+        """Start `argv` (argv[0] is resolved on `env["PATH"]`). Raises `SpawnFailed`."""
+        loop = asyncio.get_running_loop()
+        try:
+            transport, protocol = await loop.subprocess_exec(
+                _AgentProtocol,
+                *argv,
+                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=str(cwd),
+                env=dict(env),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SpawnFailed(exc) from None
+        process = cls(transport, protocol)
+        if stdin_data is not None:
+            pipe = transport.get_pipe_transport(0)
+            if isinstance(pipe, asyncio.WriteTransport):
+                # Buffered by the transport; a child that exits without reading just drops it.
+                pipe.write(stdin_data)
+                pipe.close()
+        return process
+
+    @property
+    def exited(self) -> bool:
+        return self._protocol.exited
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once exited; negative N means killed by signal N."""
+        return self._transport.get_returncode()
+
+    def stderr_tail(self) -> str:
+        """The last few KB the child wrote to stderr, decoded leniently and stripped."""
+        return bytes(self._protocol.stderr_tail).decode("utf-8", errors="replace").strip()
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        """Send `sig` to the child's whole process group; a group already gone is fine."""
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Yield stdout as it arrives until EOF (or until the exit grace runs out)."""
+        protocol = self._protocol
+        loop = asyncio.get_running_loop()
+        exit_deadline: float | None = None
+        killed_for_pipe = False
+        while True:
+            if protocol.stdout:
+                chunk = protocol.stdout.popleft()
+                protocol.stdout_buffered -= len(chunk)
+                if protocol.stdout_paused and protocol.stdout_buffered < _LOW_WATER:
+                    protocol._stdout_pipe_pause(False)
+                yield chunk
+                continue
+            if protocol.stdout_eof:
+                return
+            protocol.changed.clear()
+            if not protocol.exited:
+                await protocol.changed.wait()
+                continue
+            # The leader exited but stdout is still open: a grandchild holds it. Give it a
+            # moment to finish writing, then kill the group; if even that does not close the
+            # pipe (a grandchild that left the group), stop reading.
+            if exit_deadline is None:
+                exit_deadline = loop.time() + _EOF_GRACE_S
+            remaining = exit_deadline - loop.time()
+            if remaining <= 0:
+                if killed_for_pipe:
+                    return
+                killed_for_pipe = True
+                self.signal_group(signal.SIGKILL)
+                exit_deadline = loop.time() + 1.0
+                continue
+            try:
+                await asyncio.wait_for(protocol.changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def wait(self) -> int:
+        """Wait for the leader to exit (not for its pipes to close) and return its status."""
+        while not self._protocol.exited:
+            self._protocol.changed.clear()
+            await self._protocol.changed.wait()
+        code = self.returncode
+        assert code is not None
+        return code
+
+    def close(self) -> None:
+        """Release the pipes; kills the leader if it is still running. Idempotent."""
+        if not self._protocol.exited:
+            self.signal_group(signal.SIGKILL)
+        self._transport.close()
