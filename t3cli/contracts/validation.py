@@ -1,0 +1,94 @@
+"""pydantic validation of the contracts: discriminated unions on `type`.
+
+The contracts are declared once, as stdlib dataclasses (see `t3cli.contracts`), and pydantic
+validates those very classes. Adapters are built lazily on first use and cached, because building
+them costs far more than a CLI hot path can afford; they are used where untrusted data enters:
+
+- `validate_command(data)`: a JSON object from outside (scripts, tests) → a typed command.
+- `validate_event_payload(type, payload)`: a stored payload → its typed payload class, or an
+  `UnknownEvent` for a type this version does not know (kept and reported, never an error).
+- `event_json_schema()` / `command_json_schema()`: the published schema of both unions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from t3cli.contracts.commands import ALL_COMMANDS, CommandBase
+from t3cli.contracts.events import ALL_EVENTS, EVENT_TYPES, EventPayload
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """An event type written by a newer t3cli: its payload is kept as it was."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+@cache
+def _command_adapter() -> Any:
+    from pydantic import Field, TypeAdapter
+
+    union = Union[tuple(ALL_COMMANDS)]  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+
+@cache
+def _payload_adapter(event_type: str) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(EVENT_TYPES[event_type])
+
+
+@cache
+def _event_union_adapter() -> Any:
+    """A discriminated union of `{type, payload}` envelopes, one per event type."""
+    from pydantic import Field, TypeAdapter
+
+    members = []
+    for cls in ALL_EVENTS:
+        members.append(
+            dataclasses.make_dataclass(
+                cls.__name__ + "Envelope",
+                [("type", Literal[cls.TYPE]), ("payload", cls)],  # type: ignore[valid-type]
+                frozen=True,
+            )
+        )
+    union = Union[tuple(members)]  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+
+
+def validate_command(data: dict[str, Any]) -> CommandBase:
+    """Validate a JSON object into its command class (by `type`). Raises `pydantic.ValidationError`."""
+    result: CommandBase = _command_adapter().validate_python(data)
+    return result
+
+
+def validate_event_payload(event_type: str, payload: dict[str, Any]) -> EventPayload | UnknownEvent:
+    """Validate a stored payload. Unknown types give `UnknownEvent`; unknown extra fields (from a
+    newer payload version) are ignored. Raises `pydantic.ValidationError` for a corrupt payload."""
+    if event_type not in EVENT_TYPES:
+        return UnknownEvent(type=event_type, payload=payload)
+    result: EventPayload = _payload_adapter(event_type).validate_python(payload)
+    return result
+
+
+def validate_event(data: dict[str, Any]) -> EventPayload:
+    """Validate `{"type": ..., "payload": {...}}` through the discriminated event union."""
+    envelope = _event_union_adapter().validate_python(data)
+    payload: EventPayload = envelope.payload
+    return payload
+
+
+def command_json_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = _command_adapter().json_schema()
+    return schema
+
+
+def event_json_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = _event_union_adapter().json_schema()
+    return schema
