@@ -53,10 +53,7 @@ class Config:
 
 def _expect(value: Any, kind: type | tuple[type, ...], key: str, path: Path | None) -> Any:
     # bool is an int in Python; a config saying `max_concurrent = true` is a mistake.
-    if isinstance(value, bool) and kind is not bool:
-        ok = False
-    else:
-        ok = isinstance(value, kind)
+    ok = False if isinstance(value, bool) and kind is not bool else isinstance(value, kind)
     if not ok:
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         where = f" in {path}" if path else ""
@@ -117,7 +114,9 @@ def load_config(path: Path | None) -> Config:
     max_concurrent = _expect(
         reactor_raw.get("max_concurrent", 8), int, "reactor.max_concurrent", path
     )
-    poll_ms = _expect(reactor_raw.get("poll_interval_ms", 50), int, "reactor.poll_interval_ms", path)
+    poll_ms = _expect(
+        reactor_raw.get("poll_interval_ms", 50), int, "reactor.poll_interval_ms", path
+    )
     lease_ttl = _expect(
         reactor_raw.get("lease_ttl_s", 15.0), (int, float), "reactor.lease_ttl_s", path
     )

@@ -71,7 +71,9 @@ def load_state(conn: sqlite3.Connection, command: c.Command) -> DecisionState:
     return state
 
 
-def _load_thread(conn: sqlite3.Connection, thread_id: str, turn_id: str | None) -> ThreadState | None:
+def _load_thread(
+    conn: sqlite3.Connection, thread_id: str, turn_id: str | None
+) -> ThreadState | None:
     row = conn.execute(
         "SELECT t.project_id, t.provider, t.archived, t.deleted, s.status FROM threads t"
         " LEFT JOIN sessions s ON s.thread_id = t.thread_id WHERE t.thread_id = ?",

@@ -115,6 +115,7 @@ def t3(t3_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
             full_env.update(env)
         return subprocess.run(
             [*t3_executable(), *args],
+            check=False,
             input=input,
             capture_output=True,
             text=True,

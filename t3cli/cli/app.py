@@ -72,7 +72,9 @@ def build_app() -> typer.Typer:
     @app.callback()
     def root(
         ctx: typer.Context,
-        no_color: bool = typer.Option(False, "--no-color", help="Never use colour (also NO_COLOR)."),
+        no_color: bool = typer.Option(
+            False, "--no-color", help="Never use colour (also NO_COLOR)."
+        ),
         version: bool = typer.Option(
             False,
             "--version",

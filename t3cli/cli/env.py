@@ -11,7 +11,6 @@ import os
 import sqlite3
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from t3cli.paths import Paths, resolve_paths
@@ -79,7 +78,9 @@ class Env:
         from t3cli.domain.decider import Limits
         from t3cli.engine import Engine
 
-        return Engine(self.connect(), limits=Limits(max_message_chars=self.config.max_message_chars))
+        return Engine(
+            self.connect(), limits=Limits(max_message_chars=self.config.max_message_chars)
+        )
 
     def close(self) -> None:
         if self._conn is not None:

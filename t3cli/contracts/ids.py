@@ -25,7 +25,7 @@ def derived_id(*parts: str) -> str:
 
 
 def utc_now() -> str:
-    """The current UTC time as ISO-8601 with milliseconds and a `Z`, e.g. `2026-11-22T20:09:32.123Z`.
+    """The current UTC time as ISO-8601 with milliseconds, e.g. `2026-11-22T20:09:32.123Z`.
 
     Formatted by hand: `datetime` costs several milliseconds to import on the CLI's hot path.
     """

@@ -75,4 +75,6 @@ class TurnCompleted:
     type: Literal["turn.completed"] = "turn.completed"
 
 
-RuntimeEvent = SessionStarted | TurnStarted | TextDelta | TextCompleted | Activity | Usage | TurnCompleted
+RuntimeEvent = (
+    SessionStarted | TurnStarted | TextDelta | TextCompleted | Activity | Usage | TurnCompleted
+)

@@ -34,7 +34,7 @@ def _command_adapter() -> Any:
     from pydantic import Field, TypeAdapter
 
     union = Union[tuple(ALL_COMMANDS)]  # type: ignore[valid-type]  # noqa: UP007
-    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])  # type: ignore[arg-type]
 
 
 @cache
@@ -59,11 +59,12 @@ def _event_union_adapter() -> Any:
             )
         )
     union = Union[tuple(members)]  # type: ignore[valid-type]  # noqa: UP007
-    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])  # type: ignore[arg-type]
 
 
 def validate_command(data: dict[str, Any]) -> CommandBase:
-    """Validate a JSON object into its command class (by `type`). Raises `pydantic.ValidationError`."""
+    """Validate a JSON object into its command class (by `type`).
+    Raises `pydantic.ValidationError`."""
     result: CommandBase = _command_adapter().validate_python(data)
     return result
 

@@ -25,7 +25,9 @@ class Limits:
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
 
 
-def decide(command: c.Command, state: DecisionState, limits: Limits | None = None) -> list[e.NewEvent]:
+def decide(
+    command: c.Command, state: DecisionState, limits: Limits | None = None
+) -> list[e.NewEvent]:
     """Validate `command` against `state` and return the events it produces (never empty)."""
     handler = _HANDLERS.get(type(command))
     if handler is None:  # pragma: no cover - every command class has a handler (tested)
@@ -412,7 +414,9 @@ def _send_fail(cmd: c.QueuedTurnSendFail, state: DecisionState, _: Limits) -> li
 def _turn_of(thread: ThreadState, turn_id: str) -> Any:
     turn = thread.turn
     if turn is None or turn.turn_id != turn_id:
-        raise CommandRejected(f"no turn {turn_id} in thread {thread.thread_id[:8]}", kind="not_found")
+        raise CommandRejected(
+            f"no turn {turn_id} in thread {thread.thread_id[:8]}", kind="not_found"
+        )
     return turn
 
 

@@ -170,7 +170,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def write_transaction(conn: sqlite3.Connection, *, attempts: int = 3) -> Iterator[sqlite3.Connection]:
+def write_transaction(
+    conn: sqlite3.Connection, *, attempts: int = 3
+) -> Iterator[sqlite3.Connection]:
     """`BEGIN IMMEDIATE` … `COMMIT`, rolling back on any exception.
 
     Taking the write lock up front is what makes cross-process writes safe: a deferred transaction

@@ -45,7 +45,8 @@ def read_cursors(conn: sqlite3.Connection) -> dict[str, Cursor]:
 
 
 def advance_cursor(conn: sqlite3.Connection, projector: Projector, sequence: int) -> None:
-    """Move `projector`'s cursor to `sequence`. Raises `CursorRegression` unless it moves forward."""
+    """Move `projector`'s cursor to `sequence`.
+    Raises `CursorRegression` unless it moves forward."""
     try:
         conn.execute(
             "INSERT INTO projection_state (projector, last_applied_sequence, version, updated_at)"

@@ -121,7 +121,10 @@ def check(
             conn.execute("BEGIN")  # a read snapshot: every SELECT below sees the same state
             try:
                 head = eventlog.head(conn)
-                live_cursors = {name: cur.last_applied_sequence for name, cur in pipeline.read_cursors(conn).items()}
+                live_cursors = {
+                    name: cur.last_applied_sequence
+                    for name, cur in pipeline.read_cursors(conn).items()
+                }
                 report = CheckReport(head=head)
                 with write_transaction(scratch):
                     cursors = pipeline.prepare(scratch, projectors)
@@ -137,7 +140,9 @@ def check(
                 for projector in projectors:
                     for table in projector.tables:
                         key = projector.keys[table]
-                        _compare(report, table, key, _rows(conn, table, key), _rows(scratch, table, key))
+                        _compare(
+                            report, table, key, _rows(conn, table, key), _rows(scratch, table, key)
+                        )
             finally:
                 conn.execute("COMMIT")
         finally:

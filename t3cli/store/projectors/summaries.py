@@ -20,7 +20,9 @@ def _preview(text: str) -> str:
     return " ".join(text[: PREVIEW_CHARS * 2].split())[:PREVIEW_CHARS]
 
 
-def _touch(conn: sqlite3.Connection, ev: EventRecord, extra: str = "", params: tuple[object, ...] = ()) -> None:
+def _touch(
+    conn: sqlite3.Connection, ev: EventRecord, extra: str = "", params: tuple[object, ...] = ()
+) -> None:
     sets = "last_activity_at = ?, last_activity_sequence = ?"
     if extra:
         sets = f"{extra}, {sets}"

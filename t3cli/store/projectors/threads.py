@@ -19,7 +19,14 @@ def _project_created(conn: sqlite3.Connection, ev: EventRecord) -> None:
     conn.execute(
         "INSERT INTO projects (project_id, path, title, default_provider, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (p["project_id"], p["path"], p["title"], p["default_provider"], ev.occurred_at, ev.occurred_at),
+        (
+            p["project_id"],
+            p["path"],
+            p["title"],
+            p["default_provider"],
+            ev.occurred_at,
+            ev.occurred_at,
+        ),
     )
 
 

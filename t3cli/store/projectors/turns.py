@@ -51,7 +51,14 @@ def _turn_requested(conn: sqlite3.Connection, ev: EventRecord) -> None:
     conn.execute(
         "INSERT INTO turns (turn_id, thread_id, message_id, queue_item_id, status,"
         " requested_sequence, requested_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)",
-        (p["turn_id"], p["thread_id"], p["message_id"], p.get("queue_item_id"), ev.sequence, ev.occurred_at),
+        (
+            p["turn_id"],
+            p["thread_id"],
+            p["message_id"],
+            p.get("queue_item_id"),
+            ev.sequence,
+            ev.occurred_at,
+        ),
     )
 
 
