@@ -1,0 +1,227 @@
+"""`t3 doctor`: check the installation, the database and the providers, and say what to do.
+
+Each check yields `Finding`s; a check that itself fails (unreadable file, locked database) becomes
+a failing finding with its message — the doctor never crashes on the problems it looks for. The
+only writes it may cause are the normal catch-up of the asynchronous summary projection (part of
+the replay check); it never migrates, repairs or deletes anything.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from t3cli.errors import T3Error
+from t3cli.paths import Paths
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    area: str  # installation | config | database | providers
+    check: str
+    status: Status
+    message: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def _installation() -> Iterator[Finding]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    yield Finding("installation", "python", "ok", f"Python {sys.version.split()[0]}")
+    for dist in ("typer", "click", "rich", "pydantic", "sqlite-utils", "platformdirs"):
+        try:
+            yield Finding("installation", dist, "ok", f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            yield Finding(
+                "installation", dist, "fail", f"{dist} is not installed", "pip install -e ."
+            )
+    lib = sqlite3.sqlite_version_info
+    if lib < (3, 35, 0):
+        yield Finding(
+            "installation",
+            "sqlite",
+            "fail",
+            f"SQLite {sqlite3.sqlite_version} is too old (3.35+ needed)",
+            "use a Python built against a newer SQLite",
+        )
+    else:
+        yield Finding("installation", "sqlite", "ok", f"SQLite {sqlite3.sqlite_version}")
+
+
+def _mode_finding(path: os.PathLike[str] | str, expected: int, what: str) -> Finding:
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        return Finding(
+            "database",
+            f"{what} permissions",
+            "warn",
+            f"{path} is mode {mode:04o}; others can read your conversations",
+            f"chmod {expected:04o} {path}",
+        )
+    return Finding("database", f"{what} permissions", "ok", f"{path} is mode {mode:04o}")
+
+
+def _config(paths: Paths) -> Iterator[Finding]:
+    from t3cli.config import load_config
+
+    try:
+        load_config(paths.config_file)
+    except T3Error as exc:
+        yield Finding("config", "config file", "fail", exc.message, exc.hint)
+        return
+    where = paths.config_file if paths.config_file.exists() else f"{paths.config_file} (absent)"
+    yield Finding("config", "config file", "ok", f"{where}: valid")
+
+
+def _database(paths: Paths) -> Iterator[Finding]:
+    from t3cli.store.db import connect, translate
+    from t3cli.store.schema import SCHEMA_VERSION
+
+    db = paths.database
+    if not db.exists():
+        yield Finding("database", "file", "ok", f"{db} does not exist yet; created on first use")
+        return
+    yield _mode_finding(db.parent, 0o700, "directory")
+    yield _mode_finding(db, 0o600, "file")
+    try:
+        conn = connect(db, create=False, migrate=False)
+    except T3Error as exc:
+        yield Finding("database", "open", "fail", exc.message, exc.hint)
+        return
+    try:
+        yield from _database_checks(conn, SCHEMA_VERSION)
+    except sqlite3.Error as exc:
+        error = translate(exc, db)
+        yield Finding("database", "read", "fail", error.message, error.hint)
+    except T3Error as exc:
+        yield Finding("database", "read", "fail", exc.message, exc.hint)
+    finally:
+        conn.close()
+
+
+def _database_checks(conn: sqlite3.Connection, schema_version: int) -> Iterator[Finding]:
+    from t3cli.store import replay
+
+    rows = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+    if rows != ["ok"]:
+        yield Finding(
+            "database",
+            "integrity",
+            "fail",
+            f"integrity check failed: {'; '.join(rows[:3])}",
+            "restore a backup; `sqlite3 t3.db .recover` may salvage the log",
+        )
+        return
+    yield Finding("database", "integrity", "ok", "integrity check passed")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version < schema_version:
+        yield Finding(
+            "database",
+            "schema",
+            "warn",
+            f"schema {version}, this t3cli uses {schema_version}",
+            "any write command migrates it (atomically)",
+        )
+        return
+    yield Finding("database", "schema", "ok", f"schema {version}")
+    report = replay.check(conn)
+    if report.ok:
+        yield Finding(
+            "database",
+            "projections",
+            "ok",
+            f"projections equal a full replay of {report.head} events",
+        )
+    else:
+        sample = "; ".join(d.describe() for d in report.differences[:2])
+        yield Finding(
+            "database",
+            "projections",
+            "fail",
+            f"{report.difference_count} projection row(s) differ from a replay: {sample}",
+            "`t3 replay` rebuilds them from the log (nothing in the log is lost)",
+        )
+    now = time.time()
+    expired = conn.execute(
+        "SELECT count(*) FROM thread_leases WHERE expires_at < ?", (now,)
+    ).fetchone()[0]
+    if expired:
+        yield Finding(
+            "database",
+            "leases",
+            "warn",
+            f"{expired} thread lease(s) expired: a reactor stopped without releasing them",
+            "the next `t3 run` takes them over; nothing to do",
+        )
+    else:
+        yield Finding("database", "leases", "ok", "no expired leases")
+    stuck = conn.execute(
+        "SELECT q.thread_id, q.queue_item_id FROM queued_turns q"
+        " LEFT JOIN thread_leases l ON l.thread_id = q.thread_id AND l.expires_at >= ?"
+        " WHERE q.status = 'sending' AND l.thread_id IS NULL",
+        (now,),
+    ).fetchall()
+    if stuck:
+        threads = ", ".join(sorted({row[0][:8] for row in stuck}))
+        yield Finding(
+            "database",
+            "stuck sends",
+            "warn",
+            f"{len(stuck)} queued turn(s) left `sending` by a stopped reactor (threads {threads})",
+            "`t3 run` recovers them as failed (at most once); then `t3 retry THREAD` to resend",
+        )
+    else:
+        yield Finding("database", "stuck sends", "ok", "no queued turn is stuck sending")
+
+
+def _providers(paths: Paths) -> Iterator[Finding]:
+    from t3cli.config import load_config
+    from t3cli.providers.registry import check_all
+
+    try:
+        config = load_config(paths.config_file)
+        checks = check_all(config)
+    except T3Error:
+        return  # reported by the config check
+    for check in checks:
+        if check.problem is None and check.found:
+            version = f" ({check.version})" if check.version else ""
+            yield Finding("providers", check.name, "ok", f"{check.kind}{version}")
+        else:
+            yield Finding(
+                "providers",
+                check.name,
+                "warn",
+                check.problem or f"{check.executable} not found",
+                f"install it, or set providers.{check.name}.binary in config.toml",
+            )
+
+
+def run_checks(paths: Paths) -> list[Finding]:
+    """Every finding, in a stable order: installation, config, database, providers."""
+    findings: list[Finding] = []
+    sections: list[Callable[[], Iterator[Finding]]] = [
+        _installation,
+        lambda: _config(paths),
+        lambda: _database(paths),
+        lambda: _providers(paths),
+    ]
+    for section in sections:
+        try:
+            findings.extend(section())
+        except Exception as exc:  # a broken check is itself a finding, never a crash
+            findings.append(
+                Finding("doctor", "internal", "fail", f"{type(exc).__name__}: {exc}", "report it")
+            )
+    return findings
