@@ -7,6 +7,6 @@ Public surface:
 - `t3cli.providers.registry`: `BUILTIN_PROVIDERS`, `provider_names`, `get_provider`, `check_all`.
 
 The adapters themselves (`echo`, `codex`, `claude`, `command`) and the private modules (`_process`,
-`_guard`, `_options`, ...) are loaded only by `registry.get_provider`, so that importing this package
-stays cheap on the CLI hot path (no pydantic, no asyncio).
+`_guard`, `_options`, ...) are loaded only by `registry.get_provider`, so that importing this
+package stays cheap on the CLI hot path (no pydantic, no asyncio).
 """

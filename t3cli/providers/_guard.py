@@ -9,9 +9,9 @@ consumer past its timeout. What the guard guarantees, whatever the adapter does:
 - an exception raised by the adapter becomes `TurnCompleted("failed", "internal error ...")`;
 - start timeout: no runtime event within `start_timeout_s` of the first `events()` step; turn
   timeout: the turn is not finished `turn_timeout_s` after that step. Either kills the agent (the
-  adapter's `stop()`: SIGKILL to the process group), waits for the adapter to wind down, and ends the
-  stream with `TurnCompleted("timed_out", error="... timed out after N s ...")`. If the adapter turns
-  out to have finished on its own in that instant, its real outcome is reported instead;
+  adapter's `stop()`: SIGKILL to the process group), waits for the adapter to wind down, and ends
+  the stream with `TurnCompleted("timed_out", error="... timed out after N s ...")`. If the
+  adapter turns out to have finished on its own in that instant, its real outcome is reported;
 - abandoning the stream (aclose or cancellation of the consumer) stops the adapter.
 """
 
@@ -129,9 +129,9 @@ class GuardedTurn:
             )
         return None
 
-    async def _time_out(self, queue: asyncio.Queue[object], which: str) -> AsyncIterator[
-        RuntimeEvent
-    ]:
+    async def _time_out(
+        self, queue: asyncio.Queue[object], which: str
+    ) -> AsyncIterator[RuntimeEvent]:
         if which == "start":
             limit = self._start_timeout_s
             error = (

@@ -1,4 +1,4 @@
-"""What every provider class shares: its identity, its timeouts, and `start_turn` applying the guard.
+"""What every provider shares: its identity, its timeouts, and `start_turn` applying the guard.
 
 Subclasses implement `_open_turn` (the raw run) and `check`. Because `start_turn` lives here, no
 provider can forget the timeouts or the one-`TurnCompleted`-last invariant (see `_guard`).

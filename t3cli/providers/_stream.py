@@ -1,4 +1,4 @@
-"""Shared pieces for reading an agent's stdout: line splitting, lenient JSON, and the parser protocol.
+"""Reading an agent's stdout: line splitting, lenient JSON, and the parser protocol.
 
 A `StreamParser` turns stdout into runtime events for one protocol (codex, claude, command). It is
 pure: it never does I/O, so it is tested with plain strings, and the subprocess plumbing
@@ -128,9 +128,9 @@ def generic_failure(exit: ProcessExit, agent: str) -> TurnCompleted:
 
 def last_line(text: str, limit: int = 500) -> str:
     """The last non-empty line of `text`, shortened to `limit` characters (for one-line errors)."""
-    for line in reversed(text.splitlines()):
-        if line.strip():
-            line = line.strip()
+    for raw in reversed(text.splitlines()):
+        line = raw.strip()
+        if line:
             return line if len(line) <= limit else line[: limit - 1] + "…"
     return ""
 

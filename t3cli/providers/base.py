@@ -4,8 +4,8 @@ Guarantees every `TurnRun` gives (enforced in one place, `t3cli.providers._guard
 provider's `start_turn` applies):
 
 - `events()` may be iterated once. It yields runtime events in the order they happened and always
-  ends with exactly one `TurnCompleted`; nothing follows it. No exception escapes it for anything the
-  agent does (missing executable, crash, garbage output, timeout): every failure is a
+  ends with exactly one `TurnCompleted`; nothing follows it. No exception escapes it for anything
+  the agent does (missing executable, crash, garbage output, timeout): every failure is a
   `TurnCompleted(status="failed" | "timed_out", error=...)` whose `error` is a one-line message for
   the user.
 - `interrupt()` asks the turn to end (SIGINT to the agent's process group, SIGKILL after a short
