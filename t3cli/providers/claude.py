@@ -43,9 +43,7 @@ from t3cli.providers._subprocess_turn import SubprocessTurn
 from t3cli.providers.base import ProviderCheck, TurnRequest, TurnRun
 
 
-def build_claude_argv(
-    options: ClaudeOptions, request: TurnRequest, model: str | None
-) -> list[str]:
+def build_claude_argv(options: ClaudeOptions, request: TurnRequest, model: str | None) -> list[str]:
     """The argv for one turn; the prompt is last."""
     argv = [options.binary, "-p", "--output-format", "stream-json", "--verbose"]
     if model:
@@ -151,8 +149,10 @@ class ClaudeStream:
 
     def _system(self, event: dict[str, Any]) -> list[RuntimeEvent]:
         session_id = event.get("session_id")
-        if event.get("subtype") != "init" or self._session_started or not isinstance(
-            session_id, str
+        if (
+            event.get("subtype") != "init"
+            or self._session_started
+            or not isinstance(session_id, str)
         ):
             return []  # status, compact_boundary, hooks...: informational
         self._session_started = True
@@ -256,9 +256,7 @@ def _result_text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(block.get("text", "")) for block in content if isinstance(block, dict)
-        )
+        return "\n".join(str(block.get("text", "")) for block in content if isinstance(block, dict))
     return ""
 
 

@@ -10,8 +10,8 @@ Mapping of the JSON lines: `thread.started` → SessionStarted; `turn.started` �
 items (`item.started|updated|completed`): agent_message → TextCompleted, reasoning → Activity
 reasoning, command_execution → command (command, exit code, output tail), file_change, mcp_tool_call
 → tool_call, web_search, todo_list → plan, error item → warning; `turn.completed` → Usage and
-success; `turn.failed` → failure with its message. A top-level `error` line is only a warning (it can
-precede a successful turn); its message is used if the process then fails without `turn.failed`.
+success; `turn.failed` → failure with its message. A top-level `error` line is only a warning (it
+can precede a successful turn); its message is used if the process then fails without `turn.failed`.
 Unknown event and item types are counted and skipped.
 """
 
@@ -173,7 +173,7 @@ class CodexStream:
         def activity(kind: ActivityKind, summary: str, **detail: Any) -> list[RuntimeEvent]:
             return [Activity(kind, summary, item_id=item_id, status=status, detail=detail)]
 
-        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        text = str(item["text"]) if isinstance(item.get("text"), str) else ""
         if item_type == "agent_message":
             return [TextCompleted(item_id or "agent_message", text)] if completed else []
         if item_type == "reasoning":

@@ -1,17 +1,18 @@
-"""The `command` provider: any command-line model, e.g. `llm -m MODEL`, `gemini -p`, `aider --message`.
+"""The `command` provider: any command-line model (`llm -m MODEL`, `gemini -p`, `aider --message`).
 
 argv for one turn: `argv` (with `{message}` and `{model}` substituted inside elements), then
-`extra_args`, then `resume_args` (with `{session_id}`; only when resuming a session id that came from
-the agent's own output), then the message as the last argument when `input = "arg"` and no element
-holds `{message}`. Otherwise the message is written to stdin, which is then closed (`input =
-"stdin"`, the default); when the message is in argv, stdin is /dev/null.
+`extra_args`, then `resume_args` (with `{session_id}`; only when resuming a session id that came
+from the agent's own output), then the message as the last argument when `input = "arg"` and no
+element holds `{message}`. Otherwise the message is written to stdin, which is then closed
+(`input = "stdin"`, the default); when the message is in argv, stdin is /dev/null.
 
 Output `text`: stdout is the reply, streamed as TextDelta and completed as one TextCompleted; the
-session id is `local-` + thread id (deterministic, so such a provider cannot resume). Output `jsonl`:
-each JSON line that has a string at `text_path` (and matches every `text_match` path = value) adds a
-delta of the reply; `session_id_path` gives the session id. SessionStarted is sent at the first line
-that carries a session id, or before the first text if none did (then with the local id).
-Success is exit status 0; otherwise the turn fails with the exit status and the stderr tail.
+session id is `local-` + thread id (deterministic, so such a provider cannot resume). Output
+`jsonl`: each JSON line that has a string at `text_path` (and matches every `text_match`
+path = value) adds a delta of the reply; `session_id_path` gives the session id. SessionStarted
+is sent at the first line that carries a session id, or before the first text if none did (then
+with the local id). Success is exit status 0; otherwise the turn fails with the exit status and
+the stderr tail.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ def local_session_id(thread_id: str) -> str:
 def build_command_argv(
     options: CommandOptions, request: TurnRequest, model: str | None
 ) -> tuple[list[str], bytes | None]:
-    """(argv, stdin bytes or None for /dev/null). Raises ValueError for `{model}` without a model."""
+    """(argv, stdin bytes or None for /dev/null); ValueError for `{model}` without a model."""
     in_argv = any("{message}" in arg for arg in options.argv)
     argv: list[str] = []
-    for arg in options.argv:
+    for template in options.argv:
+        arg = template
         if "{model}" in arg:
             if not model:
                 raise ValueError("argv uses {model} but no model is set")
@@ -197,9 +199,12 @@ class JsonlStream(_ReplyStream):
         events: list[RuntimeEvent] = []
         if self._session_path and not self._started:
             session_id = lookup(obj, self._session_path)
-            if isinstance(session_id, str | int) and not isinstance(session_id, bool):
-                if str(session_id):
-                    events += self._start(str(session_id))
+            if (
+                isinstance(session_id, str | int)
+                and not isinstance(session_id, bool)
+                and str(session_id)
+            ):
+                events += self._start(str(session_id))
         text = lookup(obj, self._text_path)
         if isinstance(text, str) and self._matches(obj):
             events += self._delta(text)

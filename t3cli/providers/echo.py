@@ -1,6 +1,6 @@
 """The `echo` provider: in-process, deterministic, offline. The reply is the message text itself.
 
-Used for demos and tests, so every behaviour is driven by options (`[providers.NAME] kind = "echo"`):
+Used for demos and tests, so every behaviour is driven by options (`kind = "echo"` tables):
 
 - `chunk_chars`: stream the reply as deltas of this many characters (default: one delta);
 - `delay_s`: sleep this long before each delta;
