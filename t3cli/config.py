@@ -23,7 +23,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +38,14 @@ from t3cli.errors import ConfigError
 DEFAULT_MAX_MESSAGE_CHARS = 120_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReactorSettings:
     max_concurrent: int = 8
     poll_interval_ms: int = 50
     lease_ttl_s: float = 15.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Config:
     """The merged configuration (file + environment + defaults). Immutable."""
 

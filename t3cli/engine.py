@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 from t3cli.contracts import commands as c
 from t3cli.contracts.events import EventRecord
@@ -35,7 +40,7 @@ from t3cli.store.db import translate, write_transaction
 from t3cli.store.projectors import CORE_PROJECTORS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DispatchResult:
     command_id: str
     events: tuple[EventRecord, ...]

@@ -8,7 +8,12 @@ when `T3_HOME` is unset, which keeps scripted use (that usually sets it) a littl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 from pathlib import Path
 
 from t3cli.errors import ConfigError
@@ -18,7 +23,7 @@ DB_FILENAME = "t3.db"
 CONFIG_FILENAME = "config.toml"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Paths:
     """Every location t3cli reads or writes; `t3 paths` prints them."""
 

@@ -8,8 +8,13 @@ derived from the event or provider output that caused them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from dataclasses import field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 Actor = Literal["user", "reactor", "provider"]
 SessionStatus = Literal["idle", "starting", "ready", "running", "stopped", "error"]
@@ -17,9 +22,10 @@ TurnOutcome = Literal["completed", "failed", "interrupted", "timed_out"]
 Role = Literal["user", "assistant"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandBase:
     TYPE: ClassVar[str] = ""
+    __record_fields__: ClassVar[tuple[str, ...]]
     command_id: str
     actor: Actor = "user"
     correlation_id: str | None = None
@@ -29,7 +35,7 @@ class CommandBase:
 # --- client commands -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectCreate(CommandBase):
     TYPE: ClassVar[str] = "project.create"
     project_id: str
@@ -39,7 +45,7 @@ class ProjectCreate(CommandBase):
     type: Literal["project.create"] = "project.create"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectUpdate(CommandBase):
     TYPE: ClassVar[str] = "project.update"
     project_id: str
@@ -48,7 +54,7 @@ class ProjectUpdate(CommandBase):
     type: Literal["project.update"] = "project.update"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadCreate(CommandBase):
     TYPE: ClassVar[str] = "thread.create"
     thread_id: str
@@ -59,7 +65,7 @@ class ThreadCreate(CommandBase):
     type: Literal["thread.create"] = "thread.create"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadUpdate(CommandBase):
     TYPE: ClassVar[str] = "thread.update"
     thread_id: str
@@ -69,21 +75,21 @@ class ThreadUpdate(CommandBase):
     type: Literal["thread.update"] = "thread.update"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadArchive(CommandBase):
     TYPE: ClassVar[str] = "thread.archive"
     thread_id: str
     type: Literal["thread.archive"] = "thread.archive"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadUnarchive(CommandBase):
     TYPE: ClassVar[str] = "thread.unarchive"
     thread_id: str
     type: Literal["thread.unarchive"] = "thread.unarchive"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadDelete(CommandBase):
     TYPE: ClassVar[str] = "thread.delete"
     thread_id: str
@@ -91,7 +97,7 @@ class ThreadDelete(CommandBase):
     type: Literal["thread.delete"] = "thread.delete"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnStart(CommandBase):
     """Start a turn now. `when_busy="queue"` queues it instead of rejecting a busy thread."""
 
@@ -105,7 +111,7 @@ class TurnStart(CommandBase):
     type: Literal["thread.turn.start"] = "thread.turn.start"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnQueue(CommandBase):
     TYPE: ClassVar[str] = "thread.turn.queue"
     thread_id: str
@@ -115,7 +121,7 @@ class TurnQueue(CommandBase):
     type: Literal["thread.turn.queue"] = "thread.turn.queue"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnRetry(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.retry"
     thread_id: str
@@ -123,7 +129,7 @@ class QueuedTurnRetry(CommandBase):
     type: Literal["thread.queued-turn.retry"] = "thread.queued-turn.retry"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnCancel(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.cancel"
     thread_id: str
@@ -131,7 +137,7 @@ class QueuedTurnCancel(CommandBase):
     type: Literal["thread.queued-turn.cancel"] = "thread.queued-turn.cancel"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnMove(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.move"
     thread_id: str
@@ -140,7 +146,7 @@ class QueuedTurnMove(CommandBase):
     type: Literal["thread.queued-turn.move"] = "thread.queued-turn.move"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnInterrupt(CommandBase):
     TYPE: ClassVar[str] = "thread.turn.interrupt"
     thread_id: str
@@ -148,7 +154,7 @@ class TurnInterrupt(CommandBase):
     type: Literal["thread.turn.interrupt"] = "thread.turn.interrupt"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SessionStop(CommandBase):
     TYPE: ClassVar[str] = "thread.session.stop"
     thread_id: str
@@ -158,7 +164,7 @@ class SessionStop(CommandBase):
 # --- reactor commands ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SessionSet(CommandBase):
     TYPE: ClassVar[str] = "thread.session.set"
     thread_id: str
@@ -169,7 +175,7 @@ class SessionSet(CommandBase):
     type: Literal["thread.session.set"] = "thread.session.set"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnSendStart(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.send.start"
     thread_id: str
@@ -178,7 +184,7 @@ class QueuedTurnSendStart(CommandBase):
     type: Literal["thread.queued-turn.send.start"] = "thread.queued-turn.send.start"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnResolve(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.resolve"
     thread_id: str
@@ -187,7 +193,7 @@ class QueuedTurnResolve(CommandBase):
     type: Literal["thread.queued-turn.resolve"] = "thread.queued-turn.resolve"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnSendFail(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.send.fail"
     thread_id: str
@@ -197,7 +203,7 @@ class QueuedTurnSendFail(CommandBase):
     type: Literal["thread.queued-turn.send.fail"] = "thread.queued-turn.send.fail"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnStartedCmd(CommandBase):
     TYPE: ClassVar[str] = "thread.turn.started"
     thread_id: str
@@ -206,7 +212,7 @@ class TurnStartedCmd(CommandBase):
     type: Literal["thread.turn.started"] = "thread.turn.started"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnCompletedCmd(CommandBase):
     """End a turn. A turn linked to a queued item also resolves it (completed) or marks it failed
     (any other status) in the same transaction, so no crash can separate the two."""
@@ -225,7 +231,7 @@ class TurnCompletedCmd(CommandBase):
     type: Literal["thread.turn.completed"] = "thread.turn.completed"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class MessageAppend(CommandBase):
     """Append assistant text to message `message_id` (created by its first chunk)."""
 
@@ -239,7 +245,7 @@ class MessageAppend(CommandBase):
     type: Literal["thread.message.append"] = "thread.message.append"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ActivityAppend(CommandBase):
     TYPE: ClassVar[str] = "thread.activity.append"
     thread_id: str

@@ -11,28 +11,33 @@ it is kept, counted and reported, and never crashes a reader.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from dataclasses import field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 StreamKind = Literal["project", "thread"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class EventPayload:
     TYPE: ClassVar[str] = ""
     STREAM_KIND: ClassVar[StreamKind] = "thread"
     SCHEMA_VERSION: ClassVar[int] = 1
+    __record_fields__: ClassVar[tuple[str, ...]]
 
     def stream_id(self) -> str:
         raise NotImplementedError
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON object stored in `events.payload`."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: getattr(self, name) for name in self.__record_fields__}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectEvent(EventPayload):
     STREAM_KIND: ClassVar[StreamKind] = "project"
     project_id: str
@@ -41,7 +46,7 @@ class ProjectEvent(EventPayload):
         return self.project_id
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadEvent(EventPayload):
     thread_id: str
 
@@ -49,7 +54,7 @@ class ThreadEvent(EventPayload):
         return self.thread_id
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectCreated(ProjectEvent):
     TYPE: ClassVar[str] = "project.created"
     path: str
@@ -57,14 +62,14 @@ class ProjectCreated(ProjectEvent):
     default_provider: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectUpdated(ProjectEvent):
     TYPE: ClassVar[str] = "project.updated"
     title: str | None = None
     default_provider: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadCreated(ThreadEvent):
     TYPE: ClassVar[str] = "thread.created"
     project_id: str
@@ -73,7 +78,7 @@ class ThreadCreated(ThreadEvent):
     model: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadUpdated(ThreadEvent):
     TYPE: ClassVar[str] = "thread.updated"
     title: str | None = None
@@ -81,22 +86,22 @@ class ThreadUpdated(ThreadEvent):
     provider_options: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadArchived(ThreadEvent):
     TYPE: ClassVar[str] = "thread.archived"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadUnarchived(ThreadEvent):
     TYPE: ClassVar[str] = "thread.unarchived"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ThreadDeleted(ThreadEvent):
     TYPE: ClassVar[str] = "thread.deleted"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class MessageSent(ThreadEvent):
     """A transcript message. Assistant text arrives in coalesced chunks: a chunk whose
     `message_id` already exists is appended to that message."""
@@ -111,7 +116,7 @@ class MessageSent(ThreadEvent):
     chunk: int = 0  # 0 for the first (or only) chunk of a message
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnStartRequested(ThreadEvent):
     TYPE: ClassVar[str] = "thread.turn-start-requested"
     turn_id: str
@@ -119,14 +124,14 @@ class TurnStartRequested(ThreadEvent):
     queue_item_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnStarted(ThreadEvent):
     TYPE: ClassVar[str] = "thread.turn-started"
     turn_id: str
     provider_session_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnCompleted(ThreadEvent):
     TYPE: ClassVar[str] = "thread.turn-completed"
     turn_id: str
@@ -139,13 +144,13 @@ class TurnCompleted(ThreadEvent):
     duration_ms: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnInterruptRequested(ThreadEvent):
     TYPE: ClassVar[str] = "thread.turn-interrupt-requested"
     turn_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SessionSet(ThreadEvent):
     TYPE: ClassVar[str] = "thread.session-set"
     status: Literal["idle", "starting", "ready", "running", "stopped", "error"]
@@ -154,12 +159,12 @@ class SessionSet(ThreadEvent):
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SessionStopRequested(ThreadEvent):
     TYPE: ClassVar[str] = "thread.session-stop-requested"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class ActivityAppended(ThreadEvent):
     TYPE: ClassVar[str] = "thread.activity-appended"
     turn_id: str
@@ -170,28 +175,28 @@ class ActivityAppended(ThreadEvent):
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TurnQueued(ThreadEvent):
     TYPE: ClassVar[str] = "thread.turn-queued"
     queue_item_id: str
     message_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnSendStarted(ThreadEvent):
     TYPE: ClassVar[str] = "thread.queued-turn-send-started"
     queue_item_id: str
     turn_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnResolved(ThreadEvent):
     TYPE: ClassVar[str] = "thread.queued-turn-resolved"
     queue_item_id: str
     turn_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnSendFailed(ThreadEvent):
     TYPE: ClassVar[str] = "thread.queued-turn-send-failed"
     queue_item_id: str
@@ -199,20 +204,20 @@ class QueuedTurnSendFailed(ThreadEvent):
     turn_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnRequeued(ThreadEvent):
     TYPE: ClassVar[str] = "thread.queued-turn-requeued"
     queue_item_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnCancelled(ThreadEvent):
     TYPE: ClassVar[str] = "thread.queued-turn-cancelled"
     queue_item_id: str
     from_status: Literal["pending", "failed"] = "pending"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuedTurnMoved(ThreadEvent):
     TYPE: ClassVar[str] = "thread.queued-turn-moved"
     queue_item_id: str
@@ -229,7 +234,7 @@ ALL_EVENTS: tuple[type[EventPayload], ...] = (
 EVENT_TYPES: dict[str, type[EventPayload]] = {cls.TYPE: cls for cls in ALL_EVENTS}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NewEvent:
     """An event decided but not yet appended (no sequence, no envelope yet)."""
 
@@ -237,7 +242,7 @@ class NewEvent:
     causation_index: int | None = None  # index of an earlier event of the same command it follows
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EventRecord:
     """An appended event with its envelope. `payload` is the decoded JSON object."""
 

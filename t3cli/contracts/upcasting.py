@@ -9,9 +9,9 @@ its unknown fields are ignored by readers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
+from t3cli.contracts._record import replace
 from t3cli.contracts.events import EVENT_TYPES, EventRecord
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]

@@ -13,12 +13,44 @@ them costs far more than a CLI hot path can afford; they are used where untruste
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
+from t3cli.contracts._record import field_defaults, fields_of
 from t3cli.contracts.commands import ALL_COMMANDS, CommandBase
 from t3cli.contracts.events import ALL_EVENTS, EVENT_TYPES, EventPayload
+
+_ORIGINALS: dict[type[Any], type[Any]] = {}
+_MIRRORS: dict[type[Any], type[Any]] = {}
+
+
+def _mirror(cls: type[Any]) -> type[Any]:
+    """A real dataclass with the same fields and types as record `cls`, for pydantic."""
+    if cls in _MIRRORS:
+        return _MIRRORS[cls]
+    hints = typing.get_type_hints(cls)
+    defaults = field_defaults(cls)
+    spec: list[tuple[str, Any, Any]] = []
+    for name in fields_of(cls):
+        default, factory = defaults.get(name, (dataclasses.MISSING, dataclasses.MISSING))
+        if factory is not dataclasses.MISSING:
+            spec.append((name, hints[name], dataclasses.field(default_factory=factory)))
+        elif default is not dataclasses.MISSING:
+            spec.append((name, hints[name], dataclasses.field(default=default)))
+        else:
+            spec.append((name, hints[name], dataclasses.field()))
+    mirror = dataclasses.make_dataclass(cls.__name__, spec, kw_only=True, frozen=True)
+    _ORIGINALS[mirror] = cls
+    _MIRRORS[cls] = mirror
+    return mirror
+
+
+def _original(value: Any) -> Any:
+    """Convert a validated mirror instance back into the record class it mirrors."""
+    cls = _ORIGINALS[type(value)]
+    return cls(**{name: getattr(value, name) for name in fields_of(cls)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +65,7 @@ class UnknownEvent:
 def _command_adapter() -> Any:
     from pydantic import Field, TypeAdapter
 
-    union = Union[tuple(ALL_COMMANDS)]  # type: ignore[valid-type]  # noqa: UP007
+    union = Union[tuple(_mirror(cls) for cls in ALL_COMMANDS)]  # type: ignore[valid-type]  # noqa: UP007
     return TypeAdapter(Annotated[union, Field(discriminator="type")])  # type: ignore[arg-type]
 
 
@@ -41,7 +73,7 @@ def _command_adapter() -> Any:
 def _payload_adapter(event_type: str) -> Any:
     from pydantic import TypeAdapter
 
-    return TypeAdapter(EVENT_TYPES[event_type])
+    return TypeAdapter(_mirror(EVENT_TYPES[event_type]))
 
 
 @cache
@@ -54,7 +86,7 @@ def _event_union_adapter() -> Any:
         members.append(
             dataclasses.make_dataclass(
                 cls.__name__ + "Envelope",
-                [("type", Literal[cls.TYPE]), ("payload", cls)],  # type: ignore[valid-type]
+                [("type", Literal[cls.TYPE]), ("payload", _mirror(cls))],  # type: ignore[valid-type]
                 frozen=True,
             )
         )
@@ -65,7 +97,7 @@ def _event_union_adapter() -> Any:
 def validate_command(data: dict[str, Any]) -> CommandBase:
     """Validate a JSON object into its command class (by `type`).
     Raises `pydantic.ValidationError`."""
-    result: CommandBase = _command_adapter().validate_python(data)
+    result: CommandBase = _original(_command_adapter().validate_python(data))
     return result
 
 
@@ -74,14 +106,14 @@ def validate_event_payload(event_type: str, payload: dict[str, Any]) -> EventPay
     newer payload version) are ignored. Raises `pydantic.ValidationError` for a corrupt payload."""
     if event_type not in EVENT_TYPES:
         return UnknownEvent(type=event_type, payload=payload)
-    result: EventPayload = _payload_adapter(event_type).validate_python(payload)
+    result: EventPayload = _original(_payload_adapter(event_type).validate_python(payload))
     return result
 
 
 def validate_event(data: dict[str, Any]) -> EventPayload:
     """Validate `{"type": ..., "payload": {...}}` through the discriminated event union."""
     envelope = _event_union_adapter().validate_python(data)
-    payload: EventPayload = envelope.payload
+    payload: EventPayload = _original(envelope.payload)
     return payload
 
 

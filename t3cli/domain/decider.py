@@ -8,8 +8,12 @@ so a rejected command never touches the log.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 from t3cli.contracts import commands as c
 from t3cli.contracts import events as e
@@ -20,7 +24,7 @@ DEFAULT_MAX_MESSAGE_CHARS = 120_000
 MAX_TITLE_CHARS = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Limits:
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
 

@@ -3,20 +3,26 @@ hold them inside the command's write transaction. Plain values, no I/O."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 FREE_SESSION_STATES = frozenset({"idle", "ready", "stopped"})
 BUSY_SESSION_STATES = frozenset({"starting", "running"})
 ACTIVE_TURN_STATES = frozenset({"requested", "running"})
 
 
-@dataclass(slots=True)
+@dataclass
 class ProjectState:
     project_id: str
     path: str
 
 
-@dataclass(slots=True)
+@dataclass
 class QueueItemState:
     queue_item_id: str
     message_id: str
@@ -26,7 +32,7 @@ class QueueItemState:
     turn_id: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class TurnState:
     turn_id: str
     status: str  # requested | running | completed | failed | interrupted | timed_out
@@ -34,7 +40,7 @@ class TurnState:
     interrupt_requested: bool = False
 
 
-@dataclass(slots=True)
+@dataclass
 class ThreadState:
     thread_id: str
     project_id: str
@@ -67,7 +73,7 @@ class ThreadState:
         return any(item.status in ("pending", "sending") for item in self.queue)
 
 
-@dataclass(slots=True)
+@dataclass
 class DecisionState:
     project: ProjectState | None = None
     project_at_path: ProjectState | None = None  # for project.create: who already has the path

@@ -13,7 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 from t3cli.contracts.events import EventRecord, NewEvent
 from t3cli.contracts.ids import derived_id
@@ -25,7 +30,7 @@ _COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Envelope:
     """What the engine knows about the command whose events are being appended."""
 
@@ -178,7 +183,7 @@ def events_of_command(conn: sqlite3.Connection, command_id: str) -> list[EventRe
     return [_record(row) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Receipt:
     command_id: str
     status: str  # accepted | rejected

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a cheap dataclass at run time; see t3cli.contracts._record
+    from t3cli.contracts._record import record as dataclass
 
 from t3cli.contracts.events import EventRecord
 from t3cli.contracts.ids import utc_now
@@ -31,7 +36,7 @@ class CursorRegression(Exception):
     """A cursor write would not move forward."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Cursor:
     last_applied_sequence: int
     version: int

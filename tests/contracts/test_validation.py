@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 
@@ -10,6 +9,7 @@ import pydantic
 import pytest
 
 from t3cli.contracts import commands as c
+from t3cli.contracts._record import field_defaults, fields_of
 from t3cli.contracts.events import ALL_EVENTS, EVENT_TYPES
 from t3cli.contracts.ids import new_id
 from t3cli.contracts.validation import (
@@ -25,12 +25,10 @@ from t3cli.engine import Engine
 
 def test_every_command_class_round_trips_through_the_union() -> None:
     for cls in c.ALL_COMMANDS:
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        defaults = field_defaults(cls)
         data: dict[str, object] = {"type": cls.TYPE, "command_id": new_id()}
-        for name, field in fields.items():
-            if name in data or field.default is not dataclasses.MISSING:
-                continue
-            if field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        for name in fields_of(cls):
+            if name in data or name in defaults:
                 continue
             if name == "to_position":
                 data[name] = 1
