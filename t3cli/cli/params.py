@@ -1,0 +1,32 @@
+"""Parameters shared by `t3` commands, as `Annotated` aliases.
+
+Deliberately tiny and import-free beyond typer: every command module imports it at start-up, and
+start-up is what `t3 queue` and every TAB completion pay for. (Command modules also avoid
+`from __future__ import annotations`: typer would then `eval` every annotation string twice per
+command while building the command tree, on every run.)
+"""
+
+from typing import Annotated
+
+import typer
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON (the shapes are documented in docs/cli.md).")
+]
+CommandIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--command-id",
+        metavar="ID",
+        help="Idempotency key: retrying with the same ID replays the first outcome.",
+    ),
+]
+ThreadArg = Annotated[
+    str, typer.Argument(metavar="THREAD", help="Id, unique id prefix, exact title, or @last.")
+]
+MessageArg = Annotated[
+    str, typer.Argument(metavar="MESSAGE|-", help="The message text; `-` reads standard input.")
+]
+ItemArg = Annotated[
+    str, typer.Argument(metavar="ITEM", help="Position in the queue (1 is the head) or id prefix.")
+]

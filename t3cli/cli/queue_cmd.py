@@ -1,0 +1,179 @@
+"""`t3 queue THREAD MESSAGE|-` and `t3 queue list|cancel|move`: the per-thread FIFO of turns.
+
+`queue` is both a command and a group: when its first argument is not a subcommand name, the
+arguments go to the default subcommand `add`, so `t3 queue 7f3a "msg"` and `t3 queue list` both
+work (`t3 queue add THREAD MESSAGE` is the explicit spelling; a thread titled "list" is addressed
+by its id).
+
+This is the hot path scripts and TAB completion run most: importing this module pulls in typer
+and the CLI's own small modules only; the engine is imported when a command runs.
+"""
+
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from t3cli.cli.app import current_env
+from t3cli.cli.params import CommandIdOption, ItemArg, JsonOption, MessageArg, ThreadArg
+
+DEFAULT_SUBCOMMAND = "add"
+
+
+class QueueGroup(TyperGroup):
+    """A group whose arguments fall back to the `add` subcommand when they do not start with a
+    subcommand name (or `--help`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [DEFAULT_SUBCOMMAND, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(
+            ctx.command_path, "[OPTIONS] THREAD MESSAGE|-\n       t3 queue COMMAND [ARGS]..."
+        )
+
+
+def add(
+    thread: ThreadArg,
+    message: MessageArg,
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Append a message to the thread's queue; it runs after everything queued before it."""
+    from t3cli.cli.messages import read_message
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import child_id, dispatch
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.contracts.commands import TurnQueue
+
+    env = current_env()
+    text = read_message(env, message, max_chars=env.config.max_message_chars)
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    queue_item_id = child_id("queue-item", cid)
+    command = TurnQueue(
+        command_id=cid,
+        thread_id=ref.thread_id,
+        queue_item_id=queue_item_id,
+        message_id=child_id("message", cid),
+        text=text,
+    )
+    result = dispatch(env, command)
+    if json:
+        from t3cli.cli.output import write_json
+
+        env.print_json(
+            {"queue_item_id": queue_item_id, **write_json(ref.thread_id, cid, result.sequence)}
+        )
+    else:
+        env.stdout.write(queue_item_id + "\n")
+
+
+def list_items(
+    thread: Annotated[
+        str | None, typer.Argument(metavar="[THREAD]", help="Only this thread (default: all).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """List queued turns (pending, sending, failed) in FIFO order."""
+    from t3cli.cli import render
+    from t3cli.cli.output import queue_json
+    from t3cli.cli.refs import resolve_thread
+    from t3cli.store import queries
+
+    env = current_env()
+    conn = env.connect()
+    thread_id = resolve_thread(conn, thread).thread_id if thread is not None else None
+    rows = queries.queue_items(conn, thread_id)
+    if json:
+        env.print_json([queue_json(row) for row in rows])
+    else:
+        render.queue(env, rows)
+
+
+def _report(json: bool, thread_id: str, cid: str, sequence: int, line: str, **ids: Any) -> None:
+    env = current_env()
+    if json:
+        from t3cli.cli.output import write_json
+
+        env.print_json(write_json(thread_id, cid, sequence, **ids))
+    else:
+        env.stdout.write(line + "\n")
+
+
+def cancel(
+    thread: ThreadArg, item: ItemArg, command_id: CommandIdOption = None, json: JsonOption = False
+) -> None:
+    """Remove a pending or failed item from the queue."""
+    from t3cli.cli.refs import resolve_item_id, resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch, item_of
+    from t3cli.contracts.commands import QueuedTurnCancel
+
+    env = current_env()
+    conn = env.connect()
+    ref = resolve_target(conn, thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(
+        env,
+        QueuedTurnCancel(
+            command_id=cid,
+            thread_id=ref.thread_id,
+            queue_item_id=resolve_item_id(conn, ref, item, command_id),
+        ),
+    )
+    item_id = item_of(result)
+    _report(
+        json, ref.thread_id, cid, result.sequence, f"cancelled {item_id}", queue_item_id=item_id
+    )
+
+
+def move(
+    thread: ThreadArg,
+    item: ItemArg,
+    to: Annotated[int, typer.Option("--to", metavar="N", help="New 1-based position.")],
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Move a pending or failed item to position N of its queue."""
+    from t3cli.cli.refs import resolve_item_id, resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch, item_of
+    from t3cli.contracts.commands import QueuedTurnMove
+
+    env = current_env()
+    conn = env.connect()
+    ref = resolve_target(conn, thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(
+        env,
+        QueuedTurnMove(
+            command_id=cid,
+            thread_id=ref.thread_id,
+            queue_item_id=resolve_item_id(conn, ref, item, command_id),
+            to_position=to,
+        ),
+    )
+    item_id = item_of(result)
+    position = result.events[0].payload.get("to_position", to) if result.events else to
+    _report(
+        json, ref.thread_id, cid, result.sequence, f"moved {item_id} to {position}",
+        queue_item_id=item_id, position=position,
+    )  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    queue_app = typer.Typer(
+        cls=QueueGroup,
+        help="Queue a message for a thread (`t3 queue THREAD MESSAGE|-`), or manage its queue.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    queue_app.command(DEFAULT_SUBCOMMAND)(add)
+    queue_app.command("list")(list_items)
+    queue_app.command("cancel")(cancel)
+    queue_app.command("move")(move)
+    app.add_typer(queue_app, name="queue")

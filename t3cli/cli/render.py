@@ -1,0 +1,223 @@
+"""Human output: rich tables on a terminal, plain tab-separated lines everywhere else.
+
+Guarantees:
+- When stdout is not a terminal, output is plain text: one record per line, fields separated by
+  tabs, no colour, no box drawing, no padding — safe for `cut`, `awk` and `grep`.
+- On a terminal, colour follows `Env.color` (off with NO_COLOR or --no-color).
+- rich is imported only inside the functions that draw on a terminal, so commands whose output
+  is not a table never pay for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from t3cli.cli.env import Env
+from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_STATUS_STYLE = {
+    "running": "green",
+    "starting": "yellow",
+    "queued": "cyan",
+    "blocked": "red",
+    "archived": "dim",
+    "idle": "",
+}
+
+
+def console(env: Env) -> Console:
+    """A rich console on the invocation's stdout that honours `Env.color`."""
+    from rich.console import Console
+
+    return Console(
+        file=env.stdout,
+        force_terminal=env.stdout_isatty,
+        no_color=not env.color,
+        color_system="auto" if env.color else None,
+        highlight=False,
+        emoji=False,
+    )
+
+
+def one_line(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
+
+
+def ago(iso: str, now: float | None = None) -> str:
+    """A short relative time (`12s ago`, `5m ago`, `3h ago`, `2d ago`) for an ISO UTC timestamp."""
+    try:
+        then = time.mktime(time.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    except ValueError:
+        return iso
+    seconds = max(0, int((now if now is not None else time.time()) - then))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def _plain(env: Env, rows: Sequence[Sequence[object]]) -> None:
+    for row in rows:
+        fields = ("" if v is None else " ".join(str(v).split()) for v in row)
+        env.stdout.write("\t".join(fields) + "\n")
+
+
+def _table(
+    env: Env, headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()
+) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in headers:
+        table.add_column(header, overflow="ellipsis", no_wrap=True)
+    for index, row in enumerate(rows):
+        table.add_row(*row, style=styles[index] if index < len(styles) and styles[index] else None)
+    console(env).print(table)
+
+
+def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
+    """`t3 threads`: id prefix, title, provider, status, queue depth, last activity, preview."""
+    if not env.stdout_isatty:
+        _plain(
+            env,
+            [
+                (r.thread_id, r.title, r.provider, r.status, r.queue_depth, r.last_activity_at,
+                 one_line(r.preview, 120))
+                for r in rows
+            ],
+        )  # fmt: skip
+        return
+    if not rows:
+        env.stdout.write("no threads (`t3 new` creates one; `--all` includes archived)\n")
+        return
+    _table(
+        env,
+        ("ID", "TITLE", "PROVIDER", "STATUS", "QUEUE", "ACTIVE", "LAST MESSAGE"),
+        [
+            (r.thread_id[:8], one_line(r.title, 40), r.provider, r.status,
+             str(r.queue_depth) if r.queue_depth else "", ago(r.last_activity_at),
+             one_line(r.preview, 50))
+            for r in rows
+        ],
+        [_STATUS_STYLE.get(r.status, "") for r in rows],
+    )  # fmt: skip
+
+
+def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
+    """`t3 projects`: id prefix, title, default provider, thread count, path."""
+    if not env.stdout_isatty:
+        _plain(
+            env, [(r.project_id, r.title, r.default_provider, r.thread_count, r.path) for r in rows]
+        )
+        return
+    if not rows:
+        env.stdout.write("no projects (`t3 project add` or `t3 new` registers one)\n")
+        return
+    _table(
+        env,
+        ("ID", "TITLE", "PROVIDER", "THREADS", "PATH"),
+        [
+            (r.project_id[:8], r.title, r.default_provider, str(r.thread_count), r.path)
+            for r in rows
+        ],
+    )
+
+
+def queue(env: Env, rows: Sequence[QueueRow]) -> None:
+    """`t3 queue list`: thread, position, item id, status, attempts, message, failure reason."""
+    if not env.stdout_isatty:
+        _plain(
+            env,
+            [
+                (r.thread_id, r.position, r.queue_item_id, r.status, r.attempts,
+                 one_line(r.text, 120), r.failure_reason)
+                for r in rows
+            ],
+        )  # fmt: skip
+        return
+    if not rows:
+        env.stdout.write("the queue is empty\n")
+        return
+    _table(
+        env,
+        ("THREAD", "#", "ITEM", "STATUS", "TRIES", "MESSAGE", "FAILURE"),
+        [
+            (r.thread_id[:8], str(r.position), r.queue_item_id[:8], r.status, str(r.attempts),
+             one_line(r.text, 50), one_line(r.failure_reason or "", 40))
+            for r in rows
+        ],
+        ["red" if r.status == "failed" else "" for r in rows],
+    )  # fmt: skip
+
+
+def _turn_line(turn: TurnRow) -> str:
+    parts = [f"turn {turn.turn_id[:8]} {turn.status}"]
+    if turn.duration_ms is not None:
+        parts.append(f"{turn.duration_ms / 1000:.1f}s")
+    if turn.input_tokens is not None or turn.output_tokens is not None:
+        parts.append(f"tokens {turn.input_tokens or 0} in / {turn.output_tokens or 0} out")
+    if turn.cost_usd:
+        parts.append(f"${turn.cost_usd:.4f}")
+    if turn.error:
+        parts.append(f"error: {one_line(turn.error, 200)}")
+    return " · ".join(parts)
+
+
+def show(
+    env: Env,
+    thread: ThreadRow,
+    messages: Sequence[MessageRow],
+    turns: Sequence[TurnRow],
+    items: Sequence[QueueRow],
+) -> None:
+    """`t3 show`: a header, the transcript (each turn's outcome after its messages), the queue."""
+    color = env.color
+    out = console(env) if color else None
+
+    def emit(text: str, style: str = "") -> None:
+        if out is not None:
+            out.print(text, style=style or None, markup=False, soft_wrap=True)
+        else:
+            env.stdout.write(text + "\n")
+
+    emit(f"{thread.thread_id}  {thread.title}", "bold")
+    emit(
+        f"provider {thread.provider}{f' ({thread.model})' if thread.model else ''} · status"
+        f" {thread.status} · project {thread.project_path or thread.project_id}"
+    )
+    turns_by_id = {t.turn_id: t for t in turns}
+    shown: set[str] = set()
+    for message in messages:
+        emit("")
+        emit(f"{message.role}:", "bold cyan" if message.role == "user" else "bold green")
+        emit(message.text + ("" if message.complete else " …"))
+        turn = turns_by_id.get(message.turn_id or "")
+        if (
+            message.role == "assistant"
+            and turn is not None
+            and turn.status not in ("requested", "running")
+        ):
+            emit(_turn_line(turn), "dim")
+            shown.add(turn.turn_id)
+    pending = [t for t in turns if t.turn_id not in shown]
+    if pending:
+        emit("")
+        for turn in pending:
+            emit(_turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+    if items:
+        emit("")
+        emit("queue:", "bold")
+        for item in items:
+            reason = f" — {item.failure_reason}" if item.failure_reason else ""
+            emit(
+                f"  {item.position}. {item.queue_item_id[:8]} {item.status}: "
+                f"{one_line(item.text, 70)}{reason}",
+                "red" if item.status == "failed" else "",
+            )

@@ -1,0 +1,272 @@
+"""Thread commands: `t3 new`, `t3 threads`, `t3 show`, `t3 rename`, `t3 archive`, `t3 unarchive`,
+`t3 rm`.
+
+`t3 new` creates the thread and queues its first message in one transaction (so a crash cannot
+leave a thread without the message the user gave it), after checking the message — an empty or
+oversized message creates nothing.
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from t3cli.cli.app import current_env
+from t3cli.cli.env import Env
+from t3cli.cli.params import CommandIdOption, JsonOption, ThreadArg
+
+if TYPE_CHECKING:
+    from t3cli.store.queries import ThreadRef
+
+
+def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+    message: Annotated[
+        str | None, typer.Argument(metavar="[MESSAGE|-]", help="First message; `-` reads stdin.")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project directory (default: here).")
+    ] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Agent provider.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name for the provider.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Default: the message's first line.")
+    ] = None,
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Create a thread (registering the project on first use); with a MESSAGE, queue it."""
+    from t3cli.cli.messages import read_message, title_from_message
+    from t3cli.cli.projects_cmd import ensure_project, project_path
+    from t3cli.cli.writes import check_provider, child_id
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.contracts import commands as c
+    from t3cli.domain.rejections import CommandRejected
+    from t3cli.store import queries
+
+    env = current_env()
+    text = None
+    if message is not None:
+        text = read_message(env, message, max_chars=env.config.max_message_chars)
+    path = project_path(project or ".")
+    row, _ = ensure_project(env, path)
+    cid = make_command_id(command_id)
+    thread_id = child_id("thread", cid)
+    fallback = Path(path).name or path
+    commands: list[c.Command] = [
+        c.ThreadCreate(
+            command_id=cid,
+            thread_id=thread_id,
+            project_id=row.project_id,
+            provider=check_provider(env, provider or row.default_provider),
+            title=title or (title_from_message(text, fallback) if text else fallback),
+            model=model,
+        )
+    ]
+    queue_item_id = None
+    if text is not None:
+        queue_item_id = child_id("queue-item", cid)
+        commands.append(
+            c.TurnQueue(
+                command_id=child_id("thread.turn.queue", cid),
+                thread_id=thread_id,
+                queue_item_id=queue_item_id,
+                message_id=child_id("message", cid),
+                text=text,
+            )
+        )
+    outcomes = env.engine().dispatch_many(commands)
+    for outcome in outcomes:
+        if isinstance(outcome, CommandRejected):
+            raise outcome
+    if any(not isinstance(o, CommandRejected) and o.duplicate for o in outcomes):
+        env.stderr.write(f"note: command {cid} was already recorded; replayed\n")
+    if not json:
+        env.stdout.write(thread_id + "\n")
+        return
+    from t3cli.cli.output import thread_json
+    from t3cli.store.barrier import ensure_projected
+
+    conn = env.connect()
+    ensure_projected(conn)
+    created = queries.get_thread(conn, thread_id)
+    assert created is not None
+    last = outcomes[-1]
+    assert not isinstance(last, CommandRejected)
+    env.print_json(
+        {
+            "thread_id": thread_id,
+            **thread_json(created),
+            "queue_item_id": queue_item_id,
+            "command_id": cid,
+            "sequence": last.sequence,
+        }
+    )
+
+
+def threads(  # noqa: PLR0917 - typer maps each parameter to an option
+    all_: Annotated[bool, typer.Option("--all", help="Include archived threads.")] = False,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Only this project (path, id or title).")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Only this status: idle, starting, running, queued, blocked, archived."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N threads.")] = 50,
+    before: Annotated[
+        int | None,
+        typer.Option("--before", metavar="CURSOR", help="Next page: the cursor printed on stderr."),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """List threads, most recently active first."""
+    from t3cli.cli import render
+    from t3cli.cli.output import thread_json
+    from t3cli.errors import NotFound, UsageError
+    from t3cli.store import queries
+    from t3cli.store.barrier import ensure_projected
+    from t3cli.store.queries import THREAD_STATUSES
+
+    env = current_env()
+    if status is not None and status not in THREAD_STATUSES:
+        raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(THREAD_STATUSES)}")
+    conn = env.connect()
+    project_id = None
+    if project is not None:
+        found = queries.find_project(conn, project)
+        if found is None:
+            found = queries.find_project(conn, str(Path(project).expanduser().resolve()))
+        if found is None:
+            raise NotFound(f"no project {project!r}", hint="`t3 projects` lists projects")
+        project_id = found.project_id
+    ensure_projected(conn)
+    rows = queries.list_threads(
+        conn, include_archived=all_, project_id=project_id, status=status, limit=limit + 1,
+        before=before,
+    )  # fmt: skip
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if json:
+        env.print_json([thread_json(row) for row in rows])
+    else:
+        render.threads(env, rows)
+    if more:
+        env.stderr.write(f"more: t3 threads --before {rows[-1].last_activity_sequence}\n")
+
+
+def show(thread: ThreadArg, json: JsonOption = False) -> None:
+    """Show a thread: transcript, turns (status, usage, duration) and queued items."""
+    from t3cli.cli import render
+    from t3cli.cli.output import show_json
+    from t3cli.cli.refs import resolve_thread
+    from t3cli.store import queries
+    from t3cli.store.barrier import ensure_projected
+
+    env = current_env()
+    conn = env.connect()
+    ref = resolve_thread(conn, thread)
+    ensure_projected(conn)
+    row = queries.get_thread(conn, ref.thread_id)
+    assert row is not None
+    messages = queries.thread_messages(conn, ref.thread_id)
+    turns = queries.thread_turns(conn, ref.thread_id)
+    items = queries.queue_items(conn, ref.thread_id)
+    if json:
+        env.print_json(show_json(row, messages, turns, items))
+    else:
+        render.show(env, row, messages, turns, items)
+
+
+def _done(env: Env, verb: str, ref: "ThreadRef", *, cid: str, sequence: int, json: bool) -> None:
+    if json:
+        from t3cli.cli.output import write_json
+
+        env.print_json(write_json(ref.thread_id, cid, sequence))
+    else:
+        env.stdout.write(f"{verb} {ref.thread_id[:8]} ({ref.title})\n")
+
+
+def rename(
+    thread: ThreadArg,
+    title: Annotated[str, typer.Argument(help="The new title.")],
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Change a thread's title."""
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch
+    from t3cli.contracts.commands import ThreadUpdate
+
+    env = current_env()
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(env, ThreadUpdate(command_id=cid, thread_id=ref.thread_id, title=title))
+    _done(env, "renamed", ref._replace(title=title), cid=cid, sequence=result.sequence, json=json)
+
+
+def archive(
+    thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
+) -> None:
+    """Archive a thread: hidden from `t3 threads`, read-only until unarchived."""
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch
+    from t3cli.contracts.commands import ThreadArchive
+
+    env = current_env()
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(env, ThreadArchive(command_id=cid, thread_id=ref.thread_id))
+    _done(env, "archived", ref, cid=cid, sequence=result.sequence, json=json)
+
+
+def unarchive(
+    thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
+) -> None:
+    """Bring an archived thread back."""
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch
+    from t3cli.contracts.commands import ThreadUnarchive
+
+    env = current_env()
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(env, ThreadUnarchive(command_id=cid, thread_id=ref.thread_id))
+    _done(env, "unarchived", ref, cid=cid, sequence=result.sequence, json=json)
+
+
+def rm(
+    thread: ThreadArg,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also drop its pending or failed queued turns.")
+    ] = False,
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Delete a thread (its history stays in the event log)."""
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch
+    from t3cli.contracts.commands import ThreadDelete
+
+    env = current_env()
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(env, ThreadDelete(command_id=cid, thread_id=ref.thread_id, force=force))
+    _done(env, "deleted", ref, cid=cid, sequence=result.sequence, json=json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("new")(new)
+    app.command("threads")(threads)
+    app.command("show")(show)
+    app.command("rename")(rename)
+    app.command("archive")(archive)
+    app.command("unarchive")(unarchive)
+    app.command("rm")(rm)

@@ -1,0 +1,199 @@
+"""Turn commands: `t3 send` (start a turn now), `t3 retry`, `t3 interrupt`, `t3 stop`.
+
+`t3 send` records the turn start and then, unless `--no-wait`, runs the embedded reactor until the
+turn ends and prints the reply. A busy thread is rejected (exit 3) with a hint to queue, unless
+`--queue-if-busy`, which queues the message instead.
+"""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from t3cli.cli.app import current_env
+from t3cli.cli.env import Env
+from t3cli.cli.params import CommandIdOption, JsonOption, MessageArg, ThreadArg
+from t3cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from t3cli.store.queries import ThreadRef
+
+_REACTOR_MODULES = {"t3cli.reactor", "t3cli.reactor.embedded"}
+
+
+def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+    thread: ThreadArg,
+    message: MessageArg,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Record the turn and exit; `t3 run` runs it.")
+    ] = False,
+    queue_if_busy: Annotated[
+        bool, typer.Option("--queue-if-busy", help="Queue the message if the thread is busy.")
+    ] = False,
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> int:
+    """Start a turn now and print the reply (a busy thread is rejected: use `t3 queue`)."""
+    from t3cli.cli.messages import read_message
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import child_id, dispatch
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.contracts.commands import TurnStart
+
+    env = current_env()
+    text = read_message(env, message, max_chars=env.config.max_message_chars)
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    command = TurnStart(
+        command_id=cid,
+        thread_id=ref.thread_id,
+        turn_id=child_id("turn", cid),
+        message_id=child_id("message", cid),
+        text=text,
+        when_busy="queue" if queue_if_busy else "reject",
+        queue_item_id=child_id("queue-item", cid) if queue_if_busy else None,
+    )
+    result = dispatch(env, command)
+    started = result.first("thread.turn-start-requested")
+    turn_id = command.turn_id if started is not None else None
+    queue_item_id = command.queue_item_id if started is None else None
+    if not no_wait:
+        try:
+            from t3cli.reactor.embedded import send_and_wait  # type: ignore[import-not-found]
+        except ImportError as exc:
+            if exc.name not in _REACTOR_MODULES:
+                raise
+            env.stderr.write(
+                "note: the embedded reactor is not available; recorded only (`t3 run`)\n"
+            )
+        else:
+            code = send_and_wait(
+                env, ref.thread_id, turn_id=turn_id, queue_item_id=queue_item_id, json_mode=json
+            )
+            return int(code)
+    if json:
+        from t3cli.cli.output import write_json
+
+        env.print_json(
+            write_json(
+                ref.thread_id, cid, result.sequence, turn_id=turn_id, queue_item_id=queue_item_id
+            )
+        )
+    else:
+        env.stdout.write(f"{turn_id or queue_item_id}\n")
+        if queue_item_id is not None:
+            env.stderr.write(f"note: thread {ref.thread_id[:8]} is busy; the message was queued\n")
+    return int(ExitCode.OK)
+
+
+def _print_done(
+    env: Env,
+    json: bool,
+    ref: "ThreadRef",
+    *,
+    cid: str,
+    sequence: int,
+    line: str,
+    **ids: str | None,
+) -> None:
+    if json:
+        from t3cli.cli.output import write_json
+
+        env.print_json(write_json(ref.thread_id, cid, sequence, **ids))
+    else:
+        env.stdout.write(line + "\n")
+
+
+def retry(
+    thread: ThreadArg,
+    item: Annotated[
+        str | None,
+        typer.Argument(metavar="[ITEM]", help="Position or id prefix (default: the failed head)."),
+    ] = None,
+    command_id: CommandIdOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Retry a failed queued turn (default: the failed item blocking the thread's queue)."""
+    from t3cli.cli.refs import resolve_item_id, resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch, item_of
+    from t3cli.contracts.commands import QueuedTurnRetry
+    from t3cli.errors import Rejected
+    from t3cli.store import queries
+
+    env = current_env()
+    conn = env.connect()
+    ref = resolve_target(conn, thread, command_id)
+    if item is not None:
+        queue_item_id = resolve_item_id(conn, ref, item, command_id)
+    elif command_id and queries.command_recorded(conn, command_id):
+        queue_item_id = ""  # a replay: the engine answers from the receipt
+    else:
+        failed = [q for q in queries.queue_items(conn, ref.thread_id) if q.status == "failed"]
+        if not failed:
+            raise Rejected(
+                f"thread {ref.thread_id[:8]} has no failed queued turn to retry",
+                hint=f"`t3 queue list {ref.thread_id[:8]}` shows its queue",
+            )
+        queue_item_id = failed[0].queue_item_id
+    cid = make_command_id(command_id)
+    result = dispatch(
+        env, QueuedTurnRetry(command_id=cid, thread_id=ref.thread_id, queue_item_id=queue_item_id)
+    )
+    queue_item_id = item_of(result)
+    _print_done(
+        env,
+        json,
+        ref,
+        cid=cid,
+        sequence=result.sequence,
+        line=f"requeued {queue_item_id}",
+        queue_item_id=queue_item_id,
+    )
+
+
+def interrupt(
+    thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
+) -> None:
+    """Ask the thread's running turn to stop (the reactor interrupts the agent)."""
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch
+    from t3cli.contracts.commands import TurnInterrupt
+
+    env = current_env()
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(env, TurnInterrupt(command_id=cid, thread_id=ref.thread_id))
+    event = result.first("thread.turn-interrupt-requested")
+    turn_id = str(event.payload["turn_id"]) if event else None
+    _print_done(
+        env,
+        json,
+        ref,
+        cid=cid,
+        sequence=result.sequence,
+        line=f"interrupt requested for turn {turn_id}",
+        turn_id=turn_id,
+    )
+
+
+def stop(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False) -> None:
+    """Ask the reactor to stop the thread's agent session."""
+    from t3cli.cli.refs import resolve_target
+    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import dispatch
+    from t3cli.contracts.commands import SessionStop
+
+    env = current_env()
+    ref = resolve_target(env.connect(), thread, command_id)
+    cid = make_command_id(command_id)
+    result = dispatch(env, SessionStop(command_id=cid, thread_id=ref.thread_id))
+    line = f"stop requested for {ref.thread_id[:8]}"
+    _print_done(env, json, ref, cid=cid, sequence=result.sequence, line=line)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("send")(send)
+    app.command("retry")(retry)
+    app.command("interrupt")(interrupt)
+    app.command("stop")(stop)

@@ -1,0 +1,64 @@
+"""The write path every `t3` write command takes: command ids, derived ids, dispatch.
+
+Guarantees of the write path:
+- Every write accepts `--command-id ID`. The same id always replays the original outcome: an
+  accepted command prints the same ids and sequence again and exits 0, a rejected one fails the
+  same way; nothing new is appended. Without it a fresh random id is used.
+- Ids a command creates (thread, turn, queued item, message) derive from the command id, so a retry
+  with the same `--command-id` names the same objects.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from t3cli.cli.env import Env
+from t3cli.contracts.ids import derived_id, new_id
+from t3cli.errors import NotFound
+
+if TYPE_CHECKING:
+    from t3cli.contracts.commands import Command
+    from t3cli.engine import DispatchResult
+
+
+def command_id(given: str | None) -> str:
+    """The command id to use: the user's, or a fresh one."""
+    return given if given else new_id()
+
+
+def child_id(kind: str, command_id: str) -> str:
+    """The id of a `kind` object ("thread", "turn", "queue-item", "message") created by the
+    command `command_id`: deterministic, so a retried command names the same object."""
+    return derived_id(kind, command_id)
+
+
+def dispatch(env: Env, command: Command) -> DispatchResult:
+    """Dispatch `command`; on a replayed command id, say so on stderr (stdout stays identical to
+    the first run, so scripts comparing outputs see the same thing)."""
+    result = env.engine().dispatch(command)
+    if result.duplicate:
+        env.stderr.write(f"note: command {command.command_id} was already recorded; replayed\n")
+    return result
+
+
+def item_of(result: DispatchResult) -> str:
+    """The queued item a queue command (retry, cancel, move) acted on, from its first event —
+    so a replayed command reports the same item even if it has left the queue since."""
+    return str(result.events[0].payload.get("queue_item_id", "")) if result.events else ""
+
+
+def check_provider(env: Env, name: str) -> str:
+    """Return `name` if it is a configured provider; raise `NotFound` (exit 4) listing the names
+    otherwise. Cheap: reads the configuration only, loads no adapter."""
+    try:
+        from t3cli.providers.registry import provider_names
+    except ImportError:  # the provider layer is not installed yet: accept any name
+        return name
+    names = provider_names(env.config)
+    if name not in names:
+        raise NotFound(
+            f"unknown provider {name!r}",
+            hint=f"configured providers: {', '.join(names)}"
+            f" (add a [providers.{name}] table to config.toml to define one)",
+        )
+    return name
