@@ -32,6 +32,16 @@ _WIND_DOWN_S: Final = 5.0
 _End = object()  # pump sentinel: the adapter's stream ended
 
 
+async def _get(queue: asyncio.Queue[object], timeout: float | None) -> object:
+    """`queue.get()` bounded by `timeout` (TimeoutError when it runs out).
+
+    Not `asyncio.wait_for`: in Python 3.11 it can swallow a cancellation of the caller when the
+    awaited item is ready in the same instant, and then a cancelled consumer keeps running.
+    """
+    async with asyncio.timeout(timeout):
+        return await queue.get()
+
+
 def is_stop_marker(event: RuntimeEvent) -> bool:
     """True for the `TurnCompleted` an adapter yields when it was killed by `stop()`."""
     return (
@@ -83,7 +93,7 @@ class GuardedTurn:
             while True:
                 timeout, which = self._next_deadline(loop.time() - began, seen_event)
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout)
+                    item = await _get(queue, timeout)
                 except TimeoutError:
                     async for event in self._time_out(queue, which):
                         yield event
@@ -154,7 +164,7 @@ class GuardedTurn:
         until = loop.time() + _WIND_DOWN_S
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), max(until - loop.time(), 0.0))
+                item = await _get(queue, max(until - loop.time(), 0.0))
             except TimeoutError:
                 break
             terminal = self._terminal_for(item)

@@ -189,7 +189,9 @@ class AgentProcess:
                 exit_deadline = loop.time() + 1.0
                 continue
             try:
-                await asyncio.wait_for(protocol.changed.wait(), remaining)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+                async with asyncio.timeout(remaining):
+                    await protocol.changed.wait()
             except TimeoutError:
                 pass
 

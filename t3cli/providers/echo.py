@@ -98,7 +98,9 @@ class EchoTurn:
         if seconds is not None and seconds <= 0:
             return False
         try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         except TimeoutError:
             return False
         return True

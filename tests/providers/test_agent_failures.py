@@ -275,3 +275,25 @@ def test_a_grandchild_holding_stdout_does_not_hold_the_turn(project: Path, pidfi
     assert final(events).status == "completed"
     _, grandchild = read_pids(pidfile)
     assert wait_dead(grandchild)
+
+
+def test_cancelling_the_consuming_task_kills_the_group(project: Path, pidfile: Path) -> None:
+    provider = agent("claude", env={"FAKE_PIDFILE": str(pidfile)})
+
+    async def consume_then_cancel() -> None:
+        seen = asyncio.Event()
+
+        async def consume() -> None:
+            async for _ in provider.start_turn(request(project, "FAKE:hang_mid_turn")).events():
+                seen.set()
+
+        task = asyncio.create_task(consume())
+        await seen.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(consume_then_cancel())
+    leader, grandchild = read_pids(pidfile)
+    assert wait_dead(leader)
+    assert wait_dead(grandchild)
