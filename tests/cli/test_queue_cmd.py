@@ -94,7 +94,15 @@ def test_list_across_threads_plain_and_json(cli, thread):
     cli("queue", b, "for b")
     rows = cli("queue", "list", "--json").json()
     assert [(r["thread_id"], r["text"]) for r in rows] == [(a, "for a"), (b, "for b")]
-    keys = {"queue_item_id", "thread_id", "position", "status", "text", "failure_reason", "attempts"}
+    keys = {
+        "queue_item_id",
+        "thread_id",
+        "position",
+        "status",
+        "text",
+        "failure_reason",
+        "attempts",
+    }
     assert keys <= rows[0].keys()
     plain = cli("queue", "list").stdout.splitlines()
     assert plain[0].split("\t")[:4] == [a, "1", rows[0]["queue_item_id"], "pending"]
@@ -106,7 +114,11 @@ def test_cancel_and_move(cli, thread, conn):
     ids = [cli("queue", tid, text).stdout.strip() for text in ("one", "two", "three")]
     moved = cli("queue", "move", tid, ids[2], "--to", "1", "--json").json()
     assert moved["position"] == 1
-    assert [i["text"] for i in cli("queue", "list", tid, "--json").json()] == ["three", "one", "two"]
+    assert [i["text"] for i in cli("queue", "list", tid, "--json").json()] == [
+        "three",
+        "one",
+        "two",
+    ]
     out_of_range = cli("queue", "move", tid, ids[0], "--to", "9")
     assert out_of_range.code == 2 and "outside" in out_of_range.stderr
     assert cli("queue", "cancel", tid, ids[1][:8], "--command-id", "cx").code == 0

@@ -1,4 +1,4 @@
-"""THREAD and ITEM references: full id, unique prefix, exact title, @last; positions and prefixes."""
+"""THREAD references (id, unique prefix, exact title, @last) and ITEM references."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ def _thread_with_id(engine: Engine, thread_id: str, title: str) -> str:
     project = engine.conn.execute("SELECT project_id FROM projects").fetchone()[0]
     engine.dispatch(
         c.ThreadCreate(
-            command_id=new_id(), thread_id=thread_id, project_id=project, provider="echo", title=title
+            command_id=new_id(),
+            thread_id=thread_id,
+            project_id=project,
+            provider="echo",
+            title=title,
         )
     )
     return thread_id

@@ -36,7 +36,9 @@ def test_new_with_a_message_queues_it(cli):
     assert created["queue_item_id"]
     assert created["status"] == "queued" and created["queue_depth"] == 1
     items = cli("queue", "list", created["thread_id"], "--json").json()
-    assert [(i["text"], i["status"], i["position"]) for i in items] == [("do the thing", "pending", 1)]
+    assert [(i["text"], i["status"], i["position"]) for i in items] == [
+        ("do the thing", "pending", 1)
+    ]
 
 
 def test_new_json_has_thread_id_and_the_thread_fields(cli):
@@ -99,7 +101,9 @@ def test_project_add_and_projects(cli, tmp_path):
     again = cli("project", "add", str(target))
     assert again.code == 0 and again.stdout.strip() == out.json()["id"]
     listed = cli("projects", "--json").json()
-    assert {"id", "path", "title", "default_provider", "thread_count", "created_at"} <= listed[0].keys()
+    assert {"id", "path", "title", "default_provider", "thread_count", "created_at"} <= listed[
+        0
+    ].keys()
     assert (listed[0]["title"], listed[0]["default_provider"]) == ("Work", "claude")
     assert cli("new", "--project", str(target), "--json").json()["provider"] == "claude"
     plain = cli("projects")
@@ -178,11 +182,15 @@ def test_show_json_shape(cli, thread):
     assert [m["text"] for m in doc["messages"]] == ["first", "second"]
     assert {"role", "text", "turn_id", "created_at"} <= doc["messages"][0].keys()
     assert [(q["position"], q["text"]) for q in doc["queue"]] == [(1, "first"), (2, "second")]
-    assert {"queue_item_id", "position", "status", "text", "failure_reason"} <= doc["queue"][0].keys()
+    assert {"queue_item_id", "position", "status", "text", "failure_reason"} <= doc["queue"][
+        0
+    ].keys()
     sent = cli("send", thread("other"), "go", "--no-wait", "--json").json()
     turns = cli("show", sent["thread_id"], "--json").json()["turns"]
     assert turns[0]["turn_id"] == sent["turn_id"] and turns[0]["status"] == "requested"
-    assert {"turn_id", "status", "queue_item_id", "usage", "error", "duration_ms"} <= turns[0].keys()
+    assert {"turn_id", "status", "queue_item_id", "usage", "error", "duration_ms"} <= turns[
+        0
+    ].keys()
 
 
 def test_show_plain_transcript(cli, thread):
