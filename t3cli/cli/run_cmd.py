@@ -1,0 +1,150 @@
+"""`t3 run`: the foreground reactor (a thin wrapper over `t3cli.reactor`).
+
+On a terminal it shows a live table; otherwise it prints one plain line per state change (or JSON
+lines with `--json`) on stdout. See docs/reactor.md for the delivery guarantee and exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from t3cli.errors import NotFound, UsageError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from t3cli.cli.env import Env
+    from t3cli.reactor.loop import OnExit, Reactor
+
+_RECOVER = ("at-most-once", "resend")
+_ON_EXIT = ("interrupt", "wait")
+
+
+def run(  # noqa: PLR0917 - typer maps parameters to options
+    thread: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--thread", "-t", metavar="THREAD", help="Drive only this thread (repeatable)."
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", "-p", metavar="PROJECT", help="Drive only this project's threads."
+        ),
+    ] = None,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit when no eligible work is left (for cron).")
+    ] = False,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option("--max-concurrent", min=1, metavar="N", help="Cap on running turns."),
+    ] = None,
+    recover: Annotated[
+        str,
+        typer.Option(
+            "--recover",
+            metavar="at-most-once|resend",
+            help="What to do with turns a dead reactor left running.",
+        ),
+    ] = "at-most-once",
+    on_exit: Annotated[
+        str,
+        typer.Option(
+            "--on-exit",
+            metavar="interrupt|wait",
+            help="On SIGINT/SIGTERM: interrupt running turns, or let them finish.",
+        ),
+    ] = "interrupt",
+    json: Annotated[bool, typer.Option("--json", help="JSON lines, one per state change.")] = False,
+) -> None:
+    """Run the reactor: drain queued turns thread by thread and show live state."""
+    import asyncio
+
+    from t3cli.cli.app import current_env
+    from t3cli.reactor.loop import Reactor, ReactorOptions
+
+    if recover not in _RECOVER:
+        raise UsageError(f"--recover must be one of {', '.join(_RECOVER)}, got {recover!r}")
+    if on_exit not in _ON_EXIT:
+        raise UsageError(f"--on-exit must be one of {', '.join(_ON_EXIT)}, got {on_exit!r}")
+    env = current_env()
+    config = env.config
+    conn = env.connect()
+    thread_ids = _resolve_threads(conn, thread or [])
+    project_id = _resolve_project(conn, project) if project else None
+    settings = config.reactor
+    options = ReactorOptions(
+        thread_ids=frozenset(thread_ids) if thread_ids else None,
+        project_id=project_id,
+        max_concurrent=max_concurrent or settings.max_concurrent,
+        poll_interval_s=settings.poll_interval_ms / 1000,
+        lease_ttl_s=settings.lease_ttl_s,
+        recover=recover,  # type: ignore[arg-type]
+    )
+    env.close()  # the reactor opens its own connections
+    reactor = Reactor(env.paths.database, config, options)
+    focus = thread_ids[0] if len(thread_ids) == 1 else None
+    mode: OnExit = "wait" if on_exit == "wait" else "interrupt"
+    code = asyncio.run(
+        _main(env, reactor, until_idle=until_idle, on_exit=mode, json=json, focus=focus)
+    )
+    raise typer.Exit(code)
+
+
+async def _main(
+    env: Env, reactor: Reactor, *, until_idle: bool, on_exit: OnExit, json: bool, focus: str | None
+) -> int:
+    import asyncio
+
+    from t3cli.reactor.render import LineRenderer
+    from t3cli.reactor.service import Signals, run_foreground
+
+    signals = Signals()
+    signals.install()
+    stop_view = asyncio.Event()
+    view_task = None
+    if env.stdout_isatty and not json:
+        from rich.console import Console
+
+        from t3cli.reactor.live import LiveView
+
+        view = LiveView(Console(file=env.stdout, no_color=not env.color), focus=focus)
+        reactor.observer = view
+        view_task = asyncio.create_task(view.run(stop_view))
+    else:
+        reactor.observer = LineRenderer(env.stdout, json_mode=json)
+    try:
+        return await run_foreground(
+            reactor, until_idle=until_idle, on_exit=on_exit, signals=signals
+        )
+    finally:
+        stop_view.set()
+        if view_task is not None:
+            await view_task
+        signals.uninstall()
+
+
+def _resolve_threads(conn: sqlite3.Connection, refs: list[str]) -> list[str]:
+    try:
+        from t3cli.cli.refs import resolve_thread
+    except ImportError:  # the resolver is optional: full ids only
+        return refs
+    return [resolve_thread(conn, ref).thread_id for ref in refs]
+
+
+def _resolve_project(conn: sqlite3.Connection, ref: str) -> str:
+    from t3cli.store import queries
+
+    for candidate in (str(Path(ref).expanduser().resolve()), ref):
+        found = queries.find_project(conn, candidate)
+        if found is not None:
+            return found.project_id
+    raise NotFound(f"no project {ref!r}", hint="`t3 projects` lists registered projects")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

@@ -1,0 +1,98 @@
+"""Watching the log: notice new events within one poll interval and hand them on, in order.
+
+Every `interval_s` (default 50 ms) the watcher asks its read connection for `PRAGMA data_version`,
+which changes whenever another connection commits — one cheap read while nothing happens. When it
+changed (or a previous read stopped at a page limit) it reads the events after its cursor, in
+pages, and passes each page to `sink` in sequence order. Guarantees: every event after the
+starting cursor is delivered exactly once, in sequence order; the cursor only moves forward.
+Reads never hold a transaction open between polls (each page is fetched fully).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+
+from t3cli.contracts.events import EventRecord
+from t3cli.errors import DatabaseLocked
+from t3cli.reactor.dbworker import DbWorker
+from t3cli.store import eventlog
+
+PAGE = 1000
+_PAGES_PER_POLL = 5
+
+
+class LogWatcher:
+    def __init__(
+        self,
+        reader: DbWorker,
+        *,
+        cursor: int,
+        interval_s: float,
+        sink: Callable[[list[EventRecord]], None],
+    ) -> None:
+        self._reader = reader
+        self.cursor = cursor
+        self._interval_s = interval_s
+        self._sink = sink
+        self._data_version: int | None = None
+        self._more = True
+        self._advanced = asyncio.Event()
+        self.failure: BaseException | None = None
+
+    def _poll(self, conn: sqlite3.Connection) -> list[EventRecord]:
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._data_version and not self._more:
+            return []
+        self._data_version = version
+        events: list[EventRecord] = []
+        after = self.cursor
+        for _ in range(_PAGES_PER_POLL):
+            page = eventlog.read_after(conn, after, PAGE)
+            events += page
+            if len(page) < PAGE:
+                self._more = False
+                return events
+            after = page[-1].sequence
+        self._more = True
+        return events
+
+    async def poll_once(self) -> int:
+        """Read and deliver whatever is new now; return how many events were delivered."""
+        events = await self._reader.call(self._poll)
+        if events:
+            self.cursor = events[-1].sequence
+            self._sink(events)
+            self._advanced.set()
+        return len(events)
+
+    async def run(self) -> None:
+        """Poll until cancelled. A database error other than a lock wait ends the watcher and
+        is kept in `failure` (waiters on `reached` then raise it)."""
+        try:
+            while True:
+                try:
+                    delivered = await self.poll_once()
+                except DatabaseLocked:
+                    delivered = 0
+                if not delivered or not self._more:
+                    await asyncio.sleep(self._interval_s)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.failure = exc
+            self._advanced.set()
+            raise
+
+    async def reached(self, sequence: int) -> None:
+        """Return once every event up to `sequence` has been delivered."""
+        while self.cursor < sequence:
+            if self.failure is not None:
+                raise self.failure
+            self._advanced.clear()
+            if self.cursor >= sequence:
+                return
+            await self._advanced.wait()
+        if self.failure is not None:
+            raise self.failure
