@@ -7,7 +7,8 @@ THREAD forms, tried in this order:
   match resolves; none is "not found" (exit 4); several are ambiguous (exit 2), and the message
   lists the candidates (id prefix and title) so the user can pick a longer prefix.
 
-ITEM forms (within one thread's queue): a 1-based position (`1` is the head) or an id prefix.
+ITEM forms (within one thread's queue): a 1-based position (`1` is the head; up to 4 digits) or
+an id prefix of at least 4 characters.
 
 Deleted threads never resolve. Resolution is read-only and uses index lookups only, except
 `@last`, which first catches the `thread_summaries` projection up (read-your-writes).
@@ -23,6 +24,8 @@ from t3cli.store.queries import QueueRow, ThreadRef
 
 LAST = "@last"
 SHOWN_CANDIDATES = 10
+MAX_POSITION_DIGITS = 4
+MIN_ITEM_PREFIX = 4
 _ID_LENGTH = 32
 
 
@@ -95,22 +98,30 @@ def resolve_item_id(
 
 
 def resolve_item(conn: sqlite3.Connection, thread: ThreadRef, ref: str) -> QueueRow:
-    """The queued item `ref` names in `thread`'s queue: a position, else an id prefix."""
+    """The queued item `ref` names in `thread`'s queue.
+
+    A number of up to 4 digits is a position and only a position — never also an id prefix, so
+    `t3 queue cancel T 7` in a 3-item queue fails instead of cancelling an item whose id happens
+    to start with 7. Anything else is an id prefix of at least 4 characters."""
     text = ref.strip().lower()
     items = queries.queue_items(conn, thread.thread_id)
-    if text.isdigit():
+    where = f"thread {thread.thread_id[:8]}'s queue"
+    hint = f"`t3 queue list {thread.thread_id[:8]}` shows positions and ids"
+    if text.isdigit() and len(text) <= MAX_POSITION_DIGITS:
         at = [item for item in items if item.position == int(text)]
-        if at:
-            return at[0]
-    matches = [item for item in items if text and item.queue_item_id.startswith(text)]
+        if not at:
+            raise NotFound(f"no position {text} in {where} ({len(items)} item(s))", hint=hint)
+        return at[0]
+    if len(text) < MIN_ITEM_PREFIX:
+        raise UsageError(
+            f"{ref!r} is neither a position nor an item id prefix",
+            hint=f"give a position (1 is the head) or {MIN_ITEM_PREFIX}+ characters of an id",
+        )
+    matches = [item for item in items if item.queue_item_id.startswith(text)]
     if len(matches) == 1:
         return matches[0]
-    where = f"thread {thread.thread_id[:8]}'s queue"
     if not matches:
-        raise NotFound(
-            f"no queued item {ref!r} in {where}",
-            hint=f"`t3 queue list {thread.thread_id[:8]}` shows positions and ids",
-        )
+        raise NotFound(f"no queued item {ref!r} in {where}", hint=hint)
     listed = "\n".join(f"  {m.position}  {m.queue_item_id[:8]}  {m.status}" for m in matches)
     raise UsageError(
         f"{ref!r} matches {len(matches)} items in {where}:\n{listed}",

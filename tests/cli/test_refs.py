@@ -31,20 +31,20 @@ def test_full_id_unique_prefix_and_exact_title(cli, thread):
 
 def test_ambiguous_prefix_exits_2_and_lists_the_candidates(cli, thread, engine):
     thread("seed")  # registers the project
-    a = _thread_with_id(engine, "abc1" + "0" * 28, "first")
-    b = _thread_with_id(engine, "abc2" + "0" * 28, "second")
-    out = cli("show", "abc")
+    a = _thread_with_id(engine, "abcdef1" + "0" * 25, "first")
+    b = _thread_with_id(engine, "abcdef2" + "0" * 25, "second")
+    out = cli("show", "abcdef")
     assert out.code == 2
     assert "matches 2 threads" in out.stderr
     assert f"{a[:8]}  first" in out.stderr and f"{b[:8]}  second" in out.stderr
-    assert cli("show", "abc1", "--json").json()["thread"]["id"] == a
+    assert cli("show", "abcdef1", "--json").json()["thread"]["id"] == a
 
 
 def test_a_title_that_is_also_an_id_prefix_is_ambiguous(cli, thread, engine):
     thread("seed")
-    _thread_with_id(engine, "beef" + "0" * 28, "x")
-    _thread_with_id(engine, "1" * 32, "beef")
-    out = cli("show", "beef")
+    _thread_with_id(engine, "beefbeef" + "0" * 24, "x")
+    _thread_with_id(engine, "1" * 32, "beefbeef")
+    out = cli("show", "beefbeef")
     assert out.code == 2 and "matches 2 threads" in out.stderr
 
 
@@ -85,5 +85,10 @@ def test_items_by_position_and_by_id_prefix(cli, thread):
     moved = cli("queue", "move", tid, second[:6], "--to", "1", "--json")
     assert moved.code == 0 and moved.json()["queue_item_id"] == second
     assert cli("queue", "cancel", tid, "2", "--json").json()["queue_item_id"] == first
-    missing = cli("queue", "cancel", tid, "7")
-    assert missing.code == 4 and "queue list" in missing.stderr
+    cli("queue", tid, "three")
+    for digit in "456789":
+        # Beyond the 2-item queue: never read as an id prefix, so nothing is cancelled.
+        missing = cli("queue", "cancel", tid, digit)
+        assert missing.code == 4 and "queue list" in missing.stderr
+    assert cli("queue", "cancel", tid, "ab").code == 2  # too short to be an id prefix
+    assert len(cli("queue", "list", tid, "--json").json()) == 2
