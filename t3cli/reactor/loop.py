@@ -288,7 +288,7 @@ class Reactor:
                 continue
             lane = self.lanes.get(thread_id)
             held = thread_id in self._keeper.held
-            if lane is not None or held:
+            if held or (lane is not None and lane.held):
                 self.observer.on_event(event)
             if event.type not in LANE_EVENTS:
                 continue

@@ -11,6 +11,9 @@ clock, because several processes compare it). Guarantees:
 - `renew` only extends leases the caller still owns; a lease someone took over after it expired is
   reported as lost, never silently re-taken.
 - `release` deletes only the caller's own rows.
+- A lease held by a process of this host that no longer exists (its owner id names host and pid)
+  counts as expired at once: a crashed `t3 run` does not block the next one for a whole TTL.
+  A pid that was reused by another process merely delays the takeover until expiry.
 
 Expiry uses the wall clock of the machine; leases are a same-host (or NTP-synchronised) mechanism.
 """
@@ -34,6 +37,21 @@ def new_owner() -> str:
     """An owner id for this process: `host:pid:random` (the random part makes a restarted process
     with a recycled pid a different owner)."""
     return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+
+
+def _dead_here(owner: str) -> bool:
+    """True if `owner` names a process on this host that does not exist any more."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's live process
+        return False
+    return False
 
 
 def _chunks(items: Collection[str]) -> Iterator[list[str]]:
@@ -69,6 +87,15 @@ def acquire(
     at = time.time() if now is None else now
     expires = at + ttl_s
     with write_transaction(conn):
+        for chunk in _chunks(thread_ids):
+            marks = ", ".join("?" * len(chunk))
+            holders = conn.execute(
+                "SELECT thread_id, owner FROM thread_leases WHERE owner != ? AND expires_at > ?"
+                f" AND thread_id IN ({marks})",
+                (owner, at, *chunk),
+            ).fetchall()
+            dead = [(thread_id, holder) for thread_id, holder in holders if _dead_here(holder)]
+            conn.executemany("DELETE FROM thread_leases WHERE thread_id = ? AND owner = ?", dead)
         conn.executemany(
             "INSERT INTO thread_leases (thread_id, owner, expires_at) VALUES (?, ?, ?)"
             " ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner,"
@@ -120,18 +147,19 @@ def release(conn: sqlite3.Connection, owner: str, thread_ids: Iterable[str] | No
 def live_holder(
     conn: sqlite3.Connection, thread_id: str, *, now: float | None = None
 ) -> str | None:
-    """The owner of an unexpired lease on `thread_id`, or None."""
+    """The live owner of an unexpired lease on `thread_id`, or None."""
     at = time.time() if now is None else now
     row = conn.execute(
         "SELECT owner FROM thread_leases WHERE thread_id = ? AND expires_at > ?", (thread_id, at)
     ).fetchone()
-    return str(row[0]) if row else None
+    return str(row[0]) if row and not _dead_here(str(row[0])) else None
 
 
 def held_by_others(conn: sqlite3.Connection, owner: str, *, now: float | None = None) -> set[str]:
-    """Threads with an unexpired lease held by someone other than `owner`."""
+    """Threads with an unexpired lease held by a live owner other than `owner`."""
     at = time.time() if now is None else now
     rows = conn.execute(
-        "SELECT thread_id FROM thread_leases WHERE owner != ? AND expires_at > ?", (owner, at)
+        "SELECT thread_id, owner FROM thread_leases WHERE owner != ? AND expires_at > ?",
+        (owner, at),
     ).fetchall()
-    return {row[0] for row in rows}
+    return {thread_id for thread_id, holder in rows if not _dead_here(holder)}
