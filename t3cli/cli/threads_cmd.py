@@ -39,7 +39,7 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     """Create a thread (registering the project on first use); with a MESSAGE, queue it."""
     from t3cli.cli.messages import read_message, title_from_message
     from t3cli.cli.projects_cmd import ensure_project, project_path
-    from t3cli.cli.writes import check_provider, child_id
+    from t3cli.cli.writes import check_command_id, check_provider, child_id
     from t3cli.cli.writes import command_id as make_command_id
     from t3cli.contracts import commands as c
     from t3cli.domain.rejections import CommandRejected
@@ -52,6 +52,7 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     path = project_path(project or ".")
     row, _ = ensure_project(env, path)
     cid = make_command_id(command_id)
+    check_command_id(env, cid, c.ThreadCreate.TYPE)
     thread_id = child_id("thread", cid)
     fallback = Path(path).name or path
     commands: list[c.Command] = [

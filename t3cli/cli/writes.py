@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from t3cli.cli.env import Env
 from t3cli.contracts.ids import derived_id, new_id
-from t3cli.errors import NotFound
+from t3cli.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
@@ -32,9 +32,23 @@ def child_id(kind: str, command_id: str) -> str:
     return derived_id(kind, command_id)
 
 
+def check_command_id(env: Env, command_id: str, command_type: str) -> None:
+    """Refuse (exit 2) a `--command-id` already used by a different kind of command: replaying
+    that command's outcome would print ids that mean something else."""
+    from t3cli.store.queries import recorded_command_type
+
+    recorded = recorded_command_type(env.connect(), command_id)
+    if recorded is not None and recorded != command_type:
+        raise UsageError(
+            f"command id {command_id!r} was already used for a {recorded} command",
+            hint="give each distinct command its own --command-id",
+        )
+
+
 def dispatch(env: Env, command: Command) -> DispatchResult:
     """Dispatch `command`; on a replayed command id, say so on stderr (stdout stays identical to
     the first run, so scripts comparing outputs see the same thing)."""
+    check_command_id(env, command.command_id, command.TYPE)
     result = env.engine().dispatch(command)
     if result.duplicate:
         env.stderr.write(f"note: command {command.command_id} was already recorded; replayed\n")

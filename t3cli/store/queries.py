@@ -161,6 +161,14 @@ def command_recorded(conn: sqlite3.Connection, command_id: str) -> bool:
     return eventlog.get_receipt(conn, command_id) is not None
 
 
+def recorded_command_type(conn: sqlite3.Connection, command_id: str) -> str | None:
+    """The type (`thread.turn.queue`, ...) of the command recorded under this id, if any."""
+    row = conn.execute(
+        "SELECT command_type FROM command_receipts WHERE command_id = ?", (command_id,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def command_thread(conn: sqlite3.Connection, command_id: str) -> ThreadRef | None:
     """The thread an already-recorded command (by its id) addressed, even if since deleted;
     None for an unknown command id or one that addressed no thread."""

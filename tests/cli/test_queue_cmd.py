@@ -132,3 +132,13 @@ def test_move_requires_to(cli, thread):
     tid = thread("q")
     cli("queue", tid, "one")
     assert cli("queue", "move", tid, "1").code == 2
+
+
+def test_a_command_id_reused_for_another_kind_of_command_exits_2(cli, thread, conn):
+    tid = thread("q")
+    assert cli("queue", tid, "one", "--command-id", "k1").code == 0
+    before = event_types(conn)
+    for args in (("send", tid, "x", "--no-wait"), ("rename", tid, "y"), ("new",)):
+        out = cli(*args, "--command-id", "k1")
+        assert out.code == 2 and "already used for a thread.turn.queue command" in out.stderr
+    assert event_types(conn) == before
