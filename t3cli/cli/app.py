@@ -5,7 +5,6 @@ exit with their documented code — never a traceback. Anything else is a bug: i
 message and exits 1 (set T3_DEBUG=1 for the traceback).
 """
 
-from __future__ import annotations
 
 import importlib
 import os
@@ -54,7 +53,10 @@ def _version_text(env: Env) -> str:
 
 
 def build_app() -> typer.Typer:
+    from t3cli.cli.completion import T3Group
+
     app = typer.Typer(
+        cls=T3Group,  # answers TAB completion with click's classes (no rich import per TAB)
         name="t3",
         help="t3: keep many coding-agent conversations going from the terminal.",
         add_completion=False,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import click
 import typer
-from typer.models import DefaultPlaceholder
 
 from t3cli.cli.app import current_env
 from t3cli.cli.params import JsonOption
@@ -117,10 +116,6 @@ def completion(
 
 
 def register(app: typer.Typer) -> None:
-    from t3cli.cli.completion import T3Group
-
-    if isinstance(app.info.cls, DefaultPlaceholder) or app.info.cls is None:
-        app.info.cls = T3Group
     app.command("paths")(paths)
     config_app = typer.Typer(
         help="Show the configuration.", no_args_is_help=True, rich_markup_mode=None
