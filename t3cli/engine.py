@@ -73,7 +73,30 @@ def load_state(conn: sqlite3.Connection, command: c.Command) -> DecisionState:
     thread_id = getattr(command, "thread_id", None)
     if thread_id is not None:
         state.thread = _load_thread(conn, thread_id, getattr(command, "turn_id", None))
+    state.ids_in_use = _ids_in_use(conn, command)
     return state
+
+
+# The ids a command introduces, and the table whose key each must not already be.
+_NEW_ID_TABLES = (
+    ("turn_id", "turns"),
+    ("message_id", "messages"),
+    ("queue_item_id", "queued_turns"),
+)
+
+
+def _ids_in_use(conn: sqlite3.Connection, command: c.Command) -> frozenset[str]:
+    if not isinstance(command, (c.TurnStart, c.TurnQueue, c.QueuedTurnSendStart)):
+        return frozenset()
+    taken: set[str] = set()
+    for attribute, table in _NEW_ID_TABLES:
+        value = getattr(command, attribute, None)
+        if (
+            value is not None
+            and conn.execute(f"SELECT 1 FROM {table} WHERE {attribute} = ?", (value,)).fetchone()
+        ):
+            taken.add(value)
+    return frozenset(taken)
 
 
 def _load_thread(

@@ -92,6 +92,18 @@ def _item(thread: ThreadState, queue_item_id: str) -> QueueItemState:
     return item
 
 
+def _new_ids(state: DecisionState, **ids: str | None) -> None:
+    """Each id a command introduces must name nothing yet: reusing one would merge two turns,
+    messages or queue items (or fail a projection's key) instead of being a clear rejection."""
+    for kind, value in ids.items():
+        if value is not None and value in state.ids_in_use:
+            raise CommandRejected(
+                f"{kind.replace('_', ' ')} {value} is already in use",
+                kind="invalid",
+                hint="give a new id, or leave it out to get a fresh one",
+            )
+
+
 def _ev(payload: e.EventPayload, causation_index: int | None = None) -> e.NewEvent:
     return e.NewEvent(payload=payload, causation_index=causation_index)
 
@@ -240,12 +252,14 @@ def _turn_start(cmd: c.TurnStart, state: DecisionState, limits: Limits) -> list[
         if cmd.when_busy == "queue":
             if cmd.queue_item_id is None:
                 raise CommandRejected("queue_item_id is required to queue", kind="invalid")
+            _new_ids(state, queue_item_id=cmd.queue_item_id, message_id=cmd.message_id)
             return _queue_events(cmd.thread_id, cmd.queue_item_id, cmd.message_id, cmd.text)
         raise CommandRejected(
             f"thread {cmd.thread_id[:8]} is busy",
             hint=f"`t3 queue {cmd.thread_id[:8]} ...` runs it after the current work,"
             " or pass --queue-if-busy",
         )
+    _new_ids(state, turn_id=cmd.turn_id, message_id=cmd.message_id)
     return [
         _ev(
             e.MessageSent(
@@ -268,6 +282,7 @@ def _turn_start(cmd: c.TurnStart, state: DecisionState, limits: Limits) -> list[
 def _turn_queue(cmd: c.TurnQueue, state: DecisionState, limits: Limits) -> list[e.NewEvent]:
     _writable(state, cmd.thread_id)
     _text(cmd.text, limits)
+    _new_ids(state, queue_item_id=cmd.queue_item_id, message_id=cmd.message_id)
     return _queue_events(cmd.thread_id, cmd.queue_item_id, cmd.message_id, cmd.text)
 
 
@@ -366,6 +381,7 @@ def _send_start(cmd: c.QueuedTurnSendStart, state: DecisionState, _: Limits) -> 
         raise CommandRejected(f"thread {cmd.thread_id[:8]} already has a turn in flight")
     if not thread.session_free:
         raise CommandRejected(f"thread {cmd.thread_id[:8]}'s session is {thread.session_status}")
+    _new_ids(state, turn_id=cmd.turn_id)
     return [
         _ev(
             e.QueuedTurnSendStarted(

@@ -78,3 +78,5 @@ class DecisionState:
     project: ProjectState | None = None
     project_at_path: ProjectState | None = None  # for project.create: who already has the path
     thread: ThreadState | None = None
+    # Of the ids the command would introduce (turn, message, queue item), those already in use.
+    ids_in_use: frozenset[str] = frozenset()
