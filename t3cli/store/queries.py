@@ -283,10 +283,17 @@ def get_thread(conn: sqlite3.Connection, thread_id: str) -> ThreadRow | None:
 
 
 def thread_messages(conn: sqlite3.Connection, thread_id: str) -> list[MessageRow]:
-    """The transcript, in log order (a streamed message sits where its first chunk arrived)."""
+    """The transcript as the agent saw it: a queued message sits where its turn was sent (not
+    where it was queued), so replies follow their instructions; messages still waiting in the
+    queue come last, in queue order. A streamed message sits where its first chunk arrived."""
     rows = conn.execute(
-        "SELECT message_id, role, text, turn_id, queue_item_id, complete, created_at, sequence"
-        " FROM messages WHERE thread_id = ? ORDER BY sequence",
+        "SELECT m.message_id, m.role, m.text, m.turn_id, m.queue_item_id, m.complete,"
+        " m.created_at, m.sequence FROM messages m"
+        " LEFT JOIN turns t ON t.turn_id = m.turn_id AND m.role = 'user'"
+        " LEFT JOIN queued_turns q ON q.queue_item_id = m.queue_item_id AND m.turn_id IS NULL"
+        " WHERE m.thread_id = ?"
+        " ORDER BY q.position IS NOT NULL, coalesce(t.requested_sequence, m.sequence),"
+        " q.position, m.sequence",
         (thread_id,),
     ).fetchall()
     return [MessageRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
