@@ -42,6 +42,7 @@ class _Row:
     queue_depth: int = 0
     turn_started: float | None = None
     preview: str = ""
+    last_outcome: str | None = None  # how the thread's last turn ended
 
 
 def _preview(text: str) -> str:
@@ -49,7 +50,7 @@ def _preview(text: str) -> str:
     return flat if len(flat) <= PREVIEW_CHARS else "…" + flat[-(PREVIEW_CHARS - 1) :]
 
 
-def _status(snapshot: ThreadSnapshot) -> str:
+def _status(snapshot: ThreadSnapshot, last_outcome: str | None) -> str:
     if snapshot.active_turn is not None:
         return snapshot.active_turn.status
     head = snapshot.head
@@ -57,7 +58,7 @@ def _status(snapshot: ThreadSnapshot) -> str:
         return "blocked (failed)"
     if head is not None:
         return "queued"
-    return snapshot.session_status or "idle"
+    return last_outcome or snapshot.session_status or "idle"
 
 
 class LiveView(NullObserver):
@@ -85,7 +86,7 @@ class LiveView(NullObserver):
         row.title = snapshot.title
         row.provider = snapshot.provider
         row.queue_depth = snapshot.pending_count
-        row.status = _status(snapshot)
+        row.status = _status(snapshot, row.last_outcome)
 
     def on_event(self, record: EventRecord) -> None:
         row = self._row(record.stream_id)
@@ -94,7 +95,7 @@ class LiveView(NullObserver):
             row.status = "running"
             row.turn_started = time.monotonic()
         elif record.type == "thread.turn-completed":
-            row.status = str(p.get("status"))
+            row.status = row.last_outcome = str(p.get("status"))
             row.turn_started = None
         elif record.type == "thread.turn-queued":
             row.queue_depth += 1

@@ -33,7 +33,7 @@ from t3cli.contracts import commands as c
 from t3cli.contracts.events import EventRecord
 from t3cli.domain.decider import Limits
 from t3cli.engine import DispatchResult
-from t3cli.errors import DatabaseLocked
+from t3cli.errors import DatabaseLocked, T3Error
 from t3cli.reactor.dbworker import DbWorker, Outcome
 from t3cli.reactor.lanes import LaneTable, Marker, WorkCounter
 from t3cli.reactor.leasing import LeaseKeeper
@@ -338,7 +338,7 @@ class Reactor:
     async def wait_failed(self) -> None:
         """Return (by raising its error) only if the log watcher dies; otherwise wait forever."""
         assert self._tasks, "start() first"
-        await self._tasks[0]
+        await asyncio.shield(self._tasks[0])  # cancelling the waiter must not stop the watcher
 
     def running_turns(self) -> list[str]:
         return [lane.turn.turn_id for lane in self.lanes.lanes.values() if lane.turn is not None]
@@ -354,9 +354,9 @@ class Reactor:
         self.closing = True
         if self._started:
             await self._work.end_turns(on_exit, kill)
-            try:
-                await asyncio.wait_for(self._counter.wait_idle(), 5)
-            except TimeoutError:
+            try:  # let the turns' ends be read back and reported before the watcher stops
+                await asyncio.wait_for(self.drain(), 5)
+            except (TimeoutError, T3Error):
                 pass
             for task in self._tasks:
                 task.cancel()

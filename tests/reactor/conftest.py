@@ -5,6 +5,7 @@ Providers configured in `$T3_HOME/config.toml`:
 - `echo`: the built-in, with `hang_pattern = "HANG"` and `fail_pattern = "FAIL"`;
 - `stream`: one-character deltas, no delay (the 10,000-delta test);
 - `slow`: 5-character deltas every 50 ms, also hangs on "HANG";
+- `stuck`: a session that never starts on "HANG" (`hang_at = "start"`);
 - `timeout`: hangs on "HANG", turn timeout 1 s.
 """
 
@@ -48,6 +49,11 @@ kind = "echo"
 chunk_chars = 5
 delay_s = 0.05
 hang_pattern = "HANG"
+
+[providers.stuck]
+kind = "echo"
+hang_pattern = "HANG"
+hang_at = "start"
 
 [providers.timeout]
 kind = "echo"

@@ -29,7 +29,11 @@ def _bulk_threads(engine: Engine, n: int) -> list[str]:
     project_id = derived_id("project", path)
     engine.dispatch(
         c.ProjectCreate(
-            command_id=new_id(), project_id=project_id, path=path, title="p", default_provider="echo"
+            command_id=new_id(),
+            project_id=project_id,
+            path=path,
+            title="p",
+            default_provider="echo",
         )
     )
     ids = [new_id() for _ in range(n)]
@@ -37,14 +41,20 @@ def _bulk_threads(engine: Engine, n: int) -> list[str]:
     for thread_id in ids:
         commands.append(
             c.ThreadCreate(
-                command_id=new_id(), thread_id=thread_id, project_id=project_id, provider="echo",
+                command_id=new_id(),
+                thread_id=thread_id,
+                project_id=project_id,
+                provider="echo",
                 title=f"t{thread_id[:6]}",
             )
         )
         commands.append(
             c.TurnQueue(
-                command_id=new_id(), thread_id=thread_id, queue_item_id=new_id(),
-                message_id=new_id(), text=f"hi {thread_id[:6]}",
+                command_id=new_id(),
+                thread_id=thread_id,
+                queue_item_id=new_id(),
+                message_id=new_id(),
+                text=f"hi {thread_id[:6]}",
             )
         )
     for start in range(0, len(commands), 500):
@@ -55,7 +65,7 @@ def _bulk_threads(engine: Engine, n: int) -> list[str]:
 def test_lanes_are_torn_down_after_1000_threads(
     engine: Engine, db_path: Path, config: Config
 ) -> None:
-    ids = _bulk_threads(engine, 1000)
+    _bulk_threads(engine, 1000)
 
     async def scenario() -> None:
         async with reactor(db_path, config, max_concurrent=16) as r:

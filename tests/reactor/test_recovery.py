@@ -1,4 +1,4 @@
-"""Recovery of what a dead reactor left (simulated in the log, and with a real SIGKILL), and leases."""
+"""Recovery of what a dead reactor left (simulated, and after a real SIGKILL), and leases."""
 
 from __future__ import annotations
 
@@ -14,14 +14,23 @@ from t3cli.reactor.drain import send_ids
 from t3cli.reactor.recovery import RETRY_REASON, TURN_ERROR
 from t3cli.store import leases
 from tests.conftest import create_thread, t3_executable
-from tests.reactor.conftest import count, queue, reactor, run, start_turn, subprocess_env, wait_until
+from tests.reactor.conftest import (
+    count,
+    queue,
+    reactor,
+    run,
+    start_turn,
+    subprocess_env,
+    wait_until,
+)
 
 
 def started_count(engine: Engine, queue_item_id: str) -> int:
     """How many times a queued item's turns were recorded started (delivered to an agent)."""
     return count(
         engine.conn,
-        "SELECT count(*) FROM events e JOIN turns t ON t.turn_id = json_extract(e.payload, '$.turn_id')"
+        "SELECT count(*) FROM events e"
+        " JOIN turns t ON t.turn_id = json_extract(e.payload, '$.turn_id')"
         " WHERE e.type = 'thread.turn-started' AND t.queue_item_id = ?",
         queue_item_id,
     )
@@ -33,22 +42,31 @@ def leave_sending(engine: Engine, thread_id: str, item: str, *, started: bool) -
     command_id, turn_id = send_ids(item, 0)
     engine.dispatch(
         c.QueuedTurnSendStart(
-            command_id=command_id, actor="reactor", thread_id=thread_id, queue_item_id=item,
+            command_id=command_id,
+            actor="reactor",
+            thread_id=thread_id,
+            queue_item_id=item,
             turn_id=turn_id,
         )
     )
     if started:
         engine.dispatch(
-            c.TurnStartedCmd(command_id=new_id(), actor="reactor", thread_id=thread_id, turn_id=turn_id)
+            c.TurnStartedCmd(
+                command_id=new_id(), actor="reactor", thread_id=thread_id, turn_id=turn_id
+            )
         )
         engine.dispatch(
-            c.SessionSet(command_id=new_id(), actor="reactor", thread_id=thread_id, status="running")
+            c.SessionSet(
+                command_id=new_id(), actor="reactor", thread_id=thread_id, status="running"
+            )
         )
     leases.acquire(engine.conn, "deadhost:1:dead", [thread_id], ttl_s=-1)  # already expired
     return turn_id
 
 
-def test_at_most_once_fails_the_item_and_blocks(engine: Engine, db_path: Path, config: Config) -> None:
+def test_at_most_once_fails_the_item_and_blocks(
+    engine: Engine, db_path: Path, config: Config
+) -> None:
     thread_id = create_thread(engine)
     item = queue(engine, thread_id, "was running")
     queue(engine, thread_id, "behind it")
@@ -69,9 +87,12 @@ def test_at_most_once_fails_the_item_and_blocks(engine: Engine, db_path: Path, c
     assert started_count(engine, item) == 1  # never sent twice
     pending = count(engine.conn, "SELECT count(*) FROM queued_turns WHERE status = 'pending'")
     assert pending == 1  # blocked behind the failed head
-    assert engine.conn.execute(
-        "SELECT status FROM sessions WHERE thread_id = ?", (thread_id,)
-    ).fetchone()[0] == "stopped"
+    assert (
+        engine.conn.execute(
+            "SELECT status FROM sessions WHERE thread_id = ?", (thread_id,)
+        ).fetchone()[0]
+        == "stopped"
+    )
 
 
 def test_resend_sends_again(engine: Engine, db_path: Path, config: Config) -> None:
@@ -147,7 +168,9 @@ def test_a_live_lease_is_respected(engine: Engine, db_path: Path, config: Config
             assert r.outcomes == {"completed": 1}
 
     run(scenario())
-    assert count(engine.conn, "SELECT count(*) FROM queued_turns WHERE thread_id = ?", thread_id) == 1
+    assert (
+        count(engine.conn, "SELECT count(*) FROM queued_turns WHERE thread_id = ?", thread_id) == 1
+    )
 
 
 def test_lease_sql() -> None:
@@ -194,7 +217,7 @@ def test_sigkill_mid_turn_then_recover(engine: Engine, t3_home: Path, config: Co
     # The dead reactor's lease expires after lease_ttl_s (3 s in the test config).
     done = subprocess.run(
         [*t3_executable(), "run", "--until-idle"],
-        env=subprocess_env(t3_home), capture_output=True, text=True, timeout=60,
+        env=subprocess_env(t3_home), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert engine.conn.execute(
@@ -217,11 +240,11 @@ def test_sigkill_then_resend(engine: Engine, t3_home: Path, config: Config) -> N
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     (t3_home / "config.toml").write_text(
-        (t3_home / "config.toml").read_text().replace('delay_s = 0.05', "delay_s = 0")
+        (t3_home / "config.toml").read_text().replace("delay_s = 0.05", "delay_s = 0")
     )
     done = subprocess.run(
         [*t3_executable(), "run", "--until-idle", "--recover", "resend"],
-        env=subprocess_env(t3_home), capture_output=True, text=True, timeout=60,
+        env=subprocess_env(t3_home), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert started_count(engine, item) == 2
