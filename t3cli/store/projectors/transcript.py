@@ -35,23 +35,25 @@ def _message_sent(conn: sqlite3.Connection, ev: EventRecord) -> None:
     )
 
 
-def _send_started(conn: sqlite3.Connection, ev: EventRecord) -> None:
-    # A queued message learns its turn when the item is sent.
+def _turn_requested(conn: sqlite3.Connection, ev: EventRecord) -> None:
+    # A queued message learns its turn when the item is sent. Keyed by the message id the
+    # request carries (a primary-key update): matching on queue_item_id scanned every message.
     p = ev.payload
-    conn.execute(
-        "UPDATE messages SET turn_id = ? WHERE queue_item_id = ? AND role = 'user'",
-        (p["turn_id"], p["queue_item_id"]),
-    )
+    if p.get("queue_item_id") is not None:
+        conn.execute(
+            "UPDATE messages SET turn_id = ? WHERE message_id = ?", (p["turn_id"], p["message_id"])
+        )
 
 
 MESSAGES = Projector(
     name="messages",
-    version=1,
+    # 2: the sent turn is recorded from thread.turn-start-requested, by message id.
+    version=2,
     tables=("messages",),
     keys={"messages": "message_id"},
     handlers={
         "thread.message-sent": _message_sent,
-        "thread.queued-turn-send-started": _send_started,
+        "thread.turn-start-requested": _turn_requested,
     },
 )
 
