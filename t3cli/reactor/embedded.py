@@ -36,9 +36,10 @@ if TYPE_CHECKING:
 class _Stream(NullObserver):
     """Prints the target turn's text as it streams; resolves `done` when the target ends."""
 
-    def __init__(self, target: Target, out: TextIO, quiet: bool) -> None:
+    def __init__(self, target: Target, out: TextIO, err: TextIO, quiet: bool) -> None:
         self._target = target
         self._out = out
+        self._err = err
         self._quiet = quiet
         self.turn_id: str | None = target.turn_id
         self.done: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
@@ -49,6 +50,9 @@ class _Stream(NullObserver):
             return
         self._out.write(text)
         self._out.flush()
+
+    def on_notice(self, message: str) -> None:
+        self._err.write(f"note: {message}\n")  # stdout carries the reply
 
     def on_turn_launched(self, thread_id: str, turn_id: str, queue_item_id: str | None) -> None:
         if self._target.matches(turn_id, queue_item_id):
@@ -88,7 +92,7 @@ async def _send_and_wait(env: Env, target: Target, json_mode: bool) -> tuple[Tur
     settings = config.reactor
     signals = Signals()
     signals.install()
-    stream = _Stream(target, env.stdout, json_mode)
+    stream = _Stream(target, env.stdout, env.stderr, json_mode)
     try:
         while True:
             reactor = Reactor(

@@ -248,15 +248,24 @@ class Reactor:
             await asyncio.sleep(self.options.lease_ttl_s / 3)
             try:
                 for thread_id in await self._keeper.renew():
-                    lane = self.lanes.get(thread_id)
-                    if lane is not None:
-                        lane.held = False
-                        lane.refused = True
-                    self.observer.on_notice(f"{thread_id[:8]} lease lost to another reactor")
+                    await self._lost(thread_id)
                 if self.options.adopt:
                     await self._scan()
             except DatabaseLocked:
                 continue  # the next tick renews; the TTL leaves room for two misses
+
+    async def _lost(self, thread_id: str) -> None:
+        """Another reactor took the thread over (our lease had expired: this process stalled).
+        It now drives the thread, so our agent for it must stop; its end may be recorded by
+        either side, and the engine accepts only one."""
+        self.observer.on_notice(f"{thread_id[:8]} lease lost to another reactor; stopping its turn")
+        lane = self.lanes.get(thread_id)
+        if lane is None:
+            return
+        lane.held = False
+        lane.refused = True
+        if lane.turn is not None:
+            await lane.turn.stop()
 
     async def _release_loop(self) -> None:
         while True:

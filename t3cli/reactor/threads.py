@@ -46,8 +46,13 @@ class ThreadWork:
 
     async def handle(self, lane: Lane, item: LaneItem) -> None:
         r = self._r
+        if item is Marker.TURN_ENDED:
+            turn = lane.turn
+            if turn is not None and turn.task is not None and turn.task.done():
+                lane.finished_turns.add(turn.turn_id)
+                lane.turn = None
         if lane.refused:
-            return
+            return  # (a lane whose lease was lost still lets its running turn end, above)
         if not lane.held:
             if lane.thread_id not in await r.keeper.claim({lane.thread_id}):
                 lane.refused = True  # another live reactor drives it
@@ -60,11 +65,6 @@ class ThreadWork:
             await self._recover(lane)
         lane.needs_check = True
         if isinstance(item, Marker):
-            turn = lane.turn
-            ended = item is Marker.TURN_ENDED and turn is not None and turn.task is not None
-            if ended and turn is not None and turn.task is not None and turn.task.done():
-                lane.finished_turns.add(turn.turn_id)
-                lane.turn = None
             return
         if item.type == "thread.turn-interrupt-requested":
             turn = lane.turn

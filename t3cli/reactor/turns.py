@@ -163,6 +163,9 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
         provider = get_provider(s.config, snapshot.provider)
     except T3Error as exc:
         return await _complete_unlaunched(s, h, "failed", exc.message)
+    except Exception as exc:  # a provider that cannot even be built must not leave the turn hanging
+        error = f"provider {snapshot.provider!r} could not be set up: {type(exc).__name__}: {exc}"
+        return await _complete_unlaunched(s, h, "failed", error)
     # The gate: recorded `running` before the agent sees anything (see module docstring).
     started = (
         await s.commit(

@@ -16,6 +16,7 @@ from t3cli.store import leases
 from tests.conftest import create_thread, t3_executable
 from tests.reactor.conftest import (
     count,
+    eventually,
     queue,
     reactor,
     run,
@@ -276,3 +277,36 @@ def test_two_reactors_never_run_a_turn_twice(engine: Engine, t3_home: Path, conf
     assert count(engine.conn, "SELECT count(*) FROM turns WHERE status = 'completed'") == 24
     owners = count(engine.conn, "SELECT count(*) FROM thread_leases")
     assert owners == 0  # both released their leases on exit
+
+
+def test_a_lost_lease_stops_the_turn(engine: Engine, db_path: Path, config: Config) -> None:
+    """If this reactor stalled past its lease and another took the thread over, it stops its agent
+    and starts nothing more there."""
+    thread_id = create_thread(engine)
+    queue(engine, thread_id, "HANG while the lease is stolen")
+    queue(engine, thread_id, "not for the old owner")
+
+    async def scenario() -> None:
+        async with reactor(db_path, config, lease_ttl_s=0.6) as r:
+            await eventually(lambda: bool(r.running_turns()), what="running")
+            engine.conn.execute(
+                "UPDATE thread_leases SET owner = 'otherhost:3:thief',"
+                " expires_at = expires_at + 600"
+            )
+            await eventually(lambda: not r.running_turns(), what="the turn to stop")
+            await r.drain()
+            assert thread_id not in r.keeper.held
+
+    run(scenario())
+    assert _turn_statuses(engine, thread_id) == ["interrupted"]
+    # The next item is the new owner's business: this reactor did not send it.
+    assert count(engine.conn, "SELECT count(*) FROM queued_turns WHERE status = 'pending'") == 1
+
+
+def _turn_statuses(engine: Engine, thread_id: str) -> list[str]:
+    return [
+        row[0]
+        for row in engine.conn.execute(
+            "SELECT status FROM turns WHERE thread_id = ? ORDER BY requested_sequence", (thread_id,)
+        )
+    ]
