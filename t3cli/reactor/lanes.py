@@ -149,7 +149,11 @@ class LaneTable:
                         # Stay until the watcher has read our own writes back: they are this
                         # thread's events too, and must reach this lane (and its observers)
                         # rather than find no lane and look like work for a new claim.
-                        await self._caught_up(lane.written)
+                        self._counter.add()  # still outstanding: drain() waits for it
+                        try:
+                            await self._caught_up(lane.written)
+                        finally:
+                            self._counter.done()
                         continue
                     item = await lane.queue.get()
                 else:
