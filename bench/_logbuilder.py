@@ -14,14 +14,15 @@ Driving the real engine to a million events takes many minutes, so the log is wr
 
 Turns go round-robin over the threads (a thread is created just before its first turn), so the
 log interleaves threads as a real one does. Every tenth thread ends with one pending queued turn.
-A built database is kept under `bench/out/<key>/t3.db` (written under a temporary name, renamed
-when complete) and reused by later runs with the same sizes.
+A built database is kept under `bench/out/<key>/t3.db` (or `$T3_BENCH_OUT/<key>/t3.db`; written
+under a temporary name, renamed when complete) and reused by later runs with the same sizes.
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -30,6 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from t3cli.contracts import commands as c
 from t3cli.engine import Engine
@@ -114,17 +116,17 @@ class Template:
 
 
 def _template_commands() -> tuple[list[c.Command], list[c.Command], list[c.Command]]:
-    project = [
+    project: list[c.Command] = [
         c.ProjectCreate(
             command_id="cmd-project", project_id=_P, path=PROJECT_PATH, title="bench",
             default_provider="echo",
         )
     ]  # fmt: skip
-    thread = [
+    thread: list[c.Command] = [
         c.ThreadCreate(command_id="cmd-thread", thread_id=_T, project_id=_P, provider="echo",
                        title=_TITLE)
     ]  # fmt: skip
-    r = "reactor"
+    r: Literal["reactor"] = "reactor"
     turn: list[c.Command] = [
         c.TurnQueue(command_id="k1", thread_id=_T, queue_item_id=_Q, message_id=_M, text=_USER),
         c.QueuedTurnSendStart(command_id="k2", actor=r, thread_id=_T, queue_item_id=_Q, turn_id=_U),
@@ -343,8 +345,18 @@ def thread_ids_of(db: Path) -> tuple[str, ...]:
         conn.close()
 
 
-def build_log(spec: LogSpec, out: Path = OUT) -> BuiltLog:
+def out_dir() -> Path:
+    """Where built logs are cached: `$T3_BENCH_OUT`, else `bench/out/`."""
+    return Path(os.environ.get("T3_BENCH_OUT") or OUT)
+
+
+def cached(spec: LogSpec) -> bool:
+    return (out_dir() / spec.key / "t3.db").exists()
+
+
+def build_log(spec: LogSpec, out: Path | None = None) -> BuiltLog:
     """The database for `spec`: from the cache, or built now (and cached)."""
+    out = out or out_dir()
     home = out / spec.key
     db = home / "t3.db"
     built_s = 0.0

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench import _homes
 from t3cli.config import Config
+from t3cli.providers.registry import get_provider
 from t3cli.reactor import Reactor, ReactorOptions
 from t3cli.store import eventlog
 
@@ -45,7 +46,9 @@ class _Run:
 
 
 async def _run_until_drained(db: Path, config: Config) -> _Run:
-    """Time from `start()` to `drain()` returning."""
+    """Time from `start()` to `drain()` returning. The provider modules (pydantic options) are
+    imported before: a one-time cost of the process, not of the turns."""
+    get_provider(config, "echo")
     reactor = Reactor(db, config, _options(config))
     wall, cpu = time.perf_counter(), time.process_time()
     await reactor.start()

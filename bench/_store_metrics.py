@@ -99,9 +99,9 @@ def _queue_command(thread_id: str, text: str) -> c.TurnQueue:
     )  # fmt: skip
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def _timed(fn: Callable[..., object], *args: object) -> float:
     began = time.perf_counter()
-    fn()
+    fn(*args)
     return (time.perf_counter() - began) * 1000
 
 
@@ -127,7 +127,7 @@ def append_vs_raw(commits: int, threads: int = 100) -> AppendResult:
             raw_ms: list[float] = []
             for start in range(0, commits, _BLOCK):
                 for command in commands[start : start + _BLOCK]:
-                    dispatch_ms.append(_timed(lambda command=command: engine.dispatch(command)))
+                    dispatch_ms.append(_timed(engine.dispatch, command))
                 for _ in range(min(_BLOCK, commits - start)):
                     raw_ms.append(_timed(raw_commit))
         finally:

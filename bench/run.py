@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _cli_metrics, _hol, _reactor_metrics, _report, _rss, _summary_metrics
 from bench import _store_metrics as store
-from bench._logbuilder import BuiltLog, LogSpec, build_log, describe
+from bench._logbuilder import BuiltLog, LogSpec, build_log, cached, describe
 from bench._machine import machine
 from bench._sizes import FULL, QUICK, Sizes
 
@@ -60,16 +60,10 @@ class Run:
         self.logs: dict[str, dict[str, object]] = {}
 
     def log(self, name: str, spec: LogSpec) -> BuiltLog:
-        progress(f"log {spec.key}: " + ("cached" if (_log_path(spec)).exists() else "building"))
+        progress(f"log {spec.key}: " + ("cached" if cached(spec) else "building"))
         built = build_log(spec)
         self.logs[name] = {**describe(built), "build_s": round(built.build_s, 1)}
         return built
-
-
-def _log_path(spec: LogSpec) -> Path:
-    from bench._logbuilder import OUT
-
-    return OUT / spec.key / "t3.db"
 
 
 def progress(message: str) -> None:
