@@ -10,9 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from t3cli.config import Config
+from t3cli.contracts import commands as c
+from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
 from tests.conftest import create_thread, t3_executable
-from tests.reactor.conftest import count, queue, subprocess_env, wait_until
+from tests.reactor.conftest import count, queue, start_turn, subprocess_env, wait_until
 
 T3 = Callable[..., subprocess.CompletedProcess[str]]
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ([0-9a-f]{8}|reactor) \S.*$")
@@ -108,7 +110,7 @@ def test_sigterm_interrupts_and_records_sessions(
 
 def test_send_streams_the_reply(engine: Engine, t3_home: Path, config: Config) -> None:
     thread_id = create_thread(engine, provider="slow")
-    text = "streamed " * 20  # 180 characters: ~2 s of 5-character deltas
+    text = "streamed " * 40  # 360 characters: ~3.6 s of 5-character deltas
     proc = _popen(t3_home, "send", thread_id, text)
     assert proc.stdout is not None
     first = proc.stdout.read(20)  # text arrives while the turn still runs
@@ -159,19 +161,25 @@ def test_send_queue_if_busy_waits_for_its_turn(engine: Engine, t3: T3, config: C
 
 
 def test_send_follows_the_log_when_t3_run_holds_the_thread(
-    engine: Engine, t3_home: Path, t3: T3, config: Config
+    engine: Engine, t3_home: Path, config: Config
 ) -> None:
-    thread_id = create_thread(engine, provider="slow")
-    queue(engine, thread_id, "busy " * 30)  # keeps t3 run's lane (and lease) for ~1.5 s
+    thread_id = create_thread(engine)
+    start_turn(engine, thread_id, "HANG to hold the thread")  # t3 run drives (and leases) it
     runner = _popen(t3_home, "run")
     try:
         wait_until(lambda: _turn_status(engine, thread_id) == ["running"], what="t3 run drives")
-        done = t3("send", "--queue-if-busy", thread_id, "followed reply")
-        assert done.returncode == 0, done.stderr
-        assert done.stdout == "followed reply\n"
+        sender = _popen(t3_home, "send", "--queue-if-busy", thread_id, "followed reply")
+        wait_until(
+            lambda: count(engine.conn, "SELECT count(*) FROM queued_turns") == 1,
+            what="the sender to queue its message",
+        )
+        engine.dispatch(c.TurnInterrupt(command_id=new_id(), thread_id=thread_id))
+        out, err = sender.communicate(timeout=60)
+        assert sender.returncode == 0, err
+        assert out == "followed reply\n"
     finally:
         runner.send_signal(signal.SIGTERM)
-        out, _ = runner.communicate(timeout=60)
+        run_out, _ = runner.communicate(timeout=60)
     # t3 run drove both turns; the sender only followed (each turn started exactly once).
-    assert out.count("turn started") == 2
+    assert run_out.count("turn started") == 2
     assert count(engine.conn, "SELECT count(*) FROM events WHERE type = 'thread.turn-started'") == 2

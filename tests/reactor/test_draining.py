@@ -208,22 +208,25 @@ def test_hung_thread_does_not_block_others(engine: Engine, db_path: Path, config
     queue(engine, hung, "HANG forever")
     queue(engine, hung, "after the hang")
     queue(engine, stuck, "HANG at session start")
-    for n in range(5):
-        queue(engine, busy, f"b{n}")
+
+    def running(thread_id: str) -> int:
+        return count(
+            engine.conn,
+            "SELECT count(*) FROM turns WHERE thread_id = ? AND status = 'running'",
+            thread_id,
+        )
 
     async def scenario() -> None:
         async with reactor(db_path, config) as r:
+            await eventually(lambda: running(hung) == 1 and running(stuck) == 1, what="A hung")
+            for n in range(5):
+                queue(engine, busy, f"b{n}")
             await eventually(lambda: len(completed_texts(engine, busy)) == 5, what="thread B")
-            # A is still hung: its turn running, its next item still pending.
-            assert (
-                count(
-                    engine.conn,
-                    "SELECT count(*) FROM turns WHERE thread_id = ? AND status = 'running'",
-                    hung,
-                )
-                == 1
-            )
+            # Both hung threads are still hung (nothing timed them out), their next item waits.
+            assert running(hung) == 1 and running(stuck) == 1
             assert len(r.running_turns()) == 2
+            pending = "SELECT count(*) FROM queued_turns WHERE thread_id = ? AND status = 'pending'"
+            assert count(engine.conn, pending, hung) == 1
 
     run(scenario())
     assert completion_order(engine, busy) == [f"b{n}" for n in range(5)]
