@@ -19,7 +19,6 @@ class Sizes:
     bootstrap_threads: int
     bootstrap_small_events: int
     bootstrap_large_events: int
-    bootstrap_runs: int
     append_commits: int  # dispatches (and raw commits) timed
     summary_thread_messages: int  # messages in the thread of the issue-6 benchmark
     summary_appends: int  # appends timed per variant
@@ -46,7 +45,6 @@ FULL = Sizes(
     bootstrap_threads=1000,
     bootstrap_small_events=10_000,
     bootstrap_large_events=1_000_000,
-    bootstrap_runs=7,
     append_commits=1000,
     summary_thread_messages=10_000,
     summary_appends=200,
@@ -70,7 +68,6 @@ QUICK = Sizes(
     bootstrap_threads=1000,
     bootstrap_small_events=10_000,
     bootstrap_large_events=200_000,
-    bootstrap_runs=5,
     append_commits=200,
     summary_thread_messages=10_000,
     summary_appends=50,

@@ -1,6 +1,6 @@
 """Issue 6: the append path with the summary projection synchronous versus asynchronous.
 
-On a thread that already holds N messages (default 10,000: 5,000 turns built by `_logbuilder`),
+On a thread that already holds N messages (default 10,000: 5,000 turns, a log from `_logcache`),
 each timed append is one `thread.turn.queue` command (a user message: what grows a thread):
 
 - **async** — the real append path: `Engine.dispatch` (core projections only, one transaction);
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._logbuilder import LogSpec, build_log
+from bench._logcache import LogSpec, build_log
 from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
@@ -45,10 +45,11 @@ class SummaryResult:
 
 
 def thread_spec(messages: int) -> LogSpec:
-    """One thread whose turns (a user and an assistant message each) hold `messages` messages;
-    12 events per turn, plus the project, the thread and one pending item (2 events)."""
+    """One thread whose turns (a user and an assistant message each) hold `messages` messages:
+    `core_bench.build_log` writes the project and the thread (2 events), 13 events per turn, and
+    a tail of 9 (two pending items, one running turn: 3 more messages)."""
     turns = messages // 2
-    return LogSpec(threads=1, events=4 + 12 * turns)
+    return LogSpec(threads=1, events=2 + 13 * turns + 9)
 
 
 def measure(messages: int, appends: int) -> SummaryResult:

@@ -13,15 +13,16 @@ Groups, in order (metric names; module that measures them):
 - cli: cli_queue_ms, python_pass_ms, complete_ms, cli_queue_vs_python, complete_vs_python
   (`cli_startup.py`, run as a subprocess);
 - bootstrap: bootstrap_ms_small, bootstrap_ms_large, bootstrap_growth, bootstrap_vs_full_replay,
-  replay_events_per_s (`_store_metrics` on logs built by `_logbuilder`);
-- append: append_single_per_s, append_vs_raw_commit (`_store_metrics.append_vs_raw`);
+  replay_events_per_s (`_core`: `core_bench.measure_bootstrap`, a timed `replay.rebuild`, on a
+  log cached by `_logcache`);
+- append: append_single_per_s, append_vs_raw_commit (`_core`: `core_bench.measure_append_single`);
 - summary: append_ms_sync_summary, append_ms_async_summary, append_sync_vs_async_summary
-  (`_summary_metrics`, issue 6);
+  (`_summary_metrics`, issue 6, on a `_logcache` log);
 - drain: drain_turns_per_s (`_reactor_metrics.drain`, in process);
 - stream: stream_events_per_10k_deltas, stream_cpu_ms (`_reactor_metrics.stream`, in process);
 - hol: hol_p99_ms (`_hol`: a `t3 run` subprocess, measured from event timestamps);
 - rss: reactor_rss_growth (`_rss`: the reactor in the `_rss_driver.py` subprocess);
-- list: threads_list_ms, threads_list_vs_queue (`_cli_metrics`, on a `_logbuilder` log).
+- list: threads_list_ms, threads_list_vs_queue (`_cli_metrics`, on a `_logcache` log).
 
 Large logs are built once and cached under `bench/out/` (git-ignored), keyed by their sizes.
 """
@@ -39,9 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _cli_metrics, _hol, _reactor_metrics, _report, _rss, _summary_metrics
-from bench import _store_metrics as store
-from bench._logbuilder import BuiltLog, LogSpec, build_log, cached, describe
+from bench import _cli_metrics, _core, _hol, _reactor_metrics, _report, _rss, _summary_metrics
+from bench._logcache import BuiltLog, LogSpec, build_log, cached
 from bench._machine import machine
 from bench._sizes import FULL, QUICK, Sizes
 
@@ -62,7 +62,7 @@ class Run:
     def log(self, name: str, spec: LogSpec) -> BuiltLog:
         progress(f"log {spec.key}: " + ("cached" if cached(spec) else "building"))
         built = build_log(spec)
-        self.logs[name] = {**describe(built), "build_s": round(built.build_s, 1)}
+        self.logs[name] = built.describe()
         return built
 
 
@@ -78,31 +78,29 @@ def run_cli(run: Run) -> None:
 
 def run_bootstrap(run: Run) -> None:
     s = run.sizes
-    small = run.log("bootstrap_small", LogSpec(s.bootstrap_threads, s.bootstrap_small_events))
     large = run.log("bootstrap_large", LogSpec(s.bootstrap_threads, s.bootstrap_large_events))
-    small_ms = store.bootstrap_ms(small.db, s.bootstrap_runs)
-    large_ms = store.bootstrap_ms(large.db, s.bootstrap_runs)
-    events, seconds = store.replay_s(large.db)
+    events, seconds = _core.replay_s(large)
+    boot = _core.bootstrap(large, s.bootstrap_small_events, seconds * 1000)
     r = run.results
-    r["bootstrap_ms_small"] = small_ms
-    r["bootstrap_ms_large"] = large_ms
-    r["bootstrap_growth"] = large_ms / small_ms
-    r["bootstrap_vs_full_replay"] = large_ms / (seconds * 1000)
+    for key in ("bootstrap_ms_small", "bootstrap_ms_large", "bootstrap_growth"):
+        r[key] = float(boot[key])
+    r["bootstrap_vs_full_replay"] = float(boot["bootstrap_vs_full_replay"])
     r["replay_events_per_s"] = events / seconds
     run.notes["bootstrap_growth"] = (
-        f"{s.bootstrap_threads:,} threads; {small.head:,} vs {large.head:,} events"
+        f"{boot['bootstrap_threads']:,} threads; {boot['bootstrap_events_small']:,} vs "
+        f"{boot['bootstrap_events_large']:,} events"
     )
     run.notes["bootstrap_vs_full_replay"] = f"full replay of {events:,} events: {seconds:.1f} s"
     run.notes["replay_events_per_s"] = "`replay.rebuild`, every projection, one transaction"
 
 
 def run_append(run: Run) -> None:
-    result = store.append_vs_raw(run.sizes.append_commits)
-    run.results["append_single_per_s"] = result.per_s
-    run.results["append_vs_raw_commit"] = result.ratio
+    data = _core.append(run.sizes.append_commits)
+    run.results["append_single_per_s"] = float(data["append_single_per_s"])
+    run.results["append_vs_raw_commit"] = float(data["append_vs_raw_commit"])
     run.notes["append_vs_raw_commit"] = (
-        f"median dispatch {result.dispatch_ms:.2f} ms vs raw commit {result.raw_ms:.2f} ms"
-        " (synchronous=FULL)"
+        f"{data['append_commands']:,} dispatches vs raw commits at "
+        f"{data['raw_commit_per_s']:,.0f}/s (synchronous=FULL)"
     )
 
 
