@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -61,10 +62,11 @@ def run_t3(
     timeout: float = 120,
     cwd: Path | None = None,
     preexec: Callable[[], Any] | None = None,
+    prefix: list[str] | None = None,
 ) -> Result:
     data = input.encode() if isinstance(input, str) else input
     proc = subprocess.run(
-        [*t3_executable(), *args],
+        [*(prefix or []), *t3_executable(), *args],
         check=False,
         input=data,
         stdin=None if data is not None else subprocess.DEVNULL,
@@ -79,6 +81,15 @@ def run_t3(
         proc.stdout.decode("utf-8", "replace"),
         proc.stderr.decode("utf-8", "replace"),
     )
+
+
+def without_root_powers() -> list[str]:
+    """A command prefix under which file modes bind even for root (tests run as root in some
+    containers): drop the capabilities that bypass permission checks. [] when not root."""
+    if os.geteuid() != 0:
+        return []
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
 
 
 def spawn_t3(
@@ -110,16 +121,18 @@ def in_process(*args: str, input: bytes | str | None = None) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def read_only(db: Path) -> sqlite3.Connection:
-    """A connection that can never write (nor run migrations)."""
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+def read_only(db: Path, *, immutable: bool = False) -> sqlite3.Connection:
+    """A connection that can never write (nor run migrations). `immutable` also creates no
+    -wal/-shm file (only for a checkpointed database nobody writes to)."""
+    flags = "&immutable=1" if immutable else ""
+    return sqlite3.connect(f"file:{db}?mode=ro{flags}", uri=True, timeout=30)
 
 
-def log_state(db: Path) -> tuple[int, int]:
+def log_state(db: Path, *, immutable: bool = False) -> tuple[int, int]:
     """(number of events, max sequence) of the log at `db`; (0, 0) when there is none."""
     if not db.exists():
         return (0, 0)
-    conn = read_only(db)
+    conn = read_only(db, immutable=immutable)
     try:
         sql = "SELECT count(*), coalesce(max(sequence), 0) FROM events"
         count, head = conn.execute(sql).fetchone()
@@ -141,3 +154,31 @@ def write_config(home: Path, text: str) -> Path:
     path = home / "config.toml"
     path.write_text(text)
     return path
+
+
+def reported_events_missing(reactor_output: str, db: Path) -> list[str]:
+    """Events a `t3 run --json` reported (it reads them back from the log) that the durable log
+    does not hold at that sequence: a commit the reactor saw that nobody else can. [] if none."""
+    reported: list[dict[str, Any]] = []
+    for line in reactor_output.splitlines():
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue  # a line cut by SIGKILL
+            if obj.get("sequence") is not None:
+                reported.append(obj)
+    conn = read_only(db)
+    try:
+        stored = {
+            row[0]: (row[1], row[2])
+            for row in conn.execute("SELECT sequence, type, stream_id FROM events")
+        }
+    finally:
+        conn.close()
+    return [
+        f"#{obj['sequence']} {obj['event']} {obj['thread_id'][:8]}:"
+        f" the log has {stored.get(obj['sequence'])}"
+        for obj in reported
+        if stored.get(obj["sequence"]) != (obj["event"], obj["thread_id"])
+    ]
