@@ -31,6 +31,8 @@ from t3cli.providers._guard import STOPPED_ERROR
 from t3cli.providers._process import AgentProcess, SpawnFailed
 from t3cli.providers._stream import ProcessExit, StreamParser
 
+_MIN_SECRET_CHARS = 4
+
 
 class SubprocessTurn:
     """One agent process for one turn (a raw `TurnRun`; providers wrap it in `GuardedTurn`)."""
@@ -91,6 +93,16 @@ class SubprocessTurn:
         env = dict(os.environ)
         env.update(self._env_extra)
         return env
+
+    def _redact(self, text: str) -> str:
+        """`text` with the values of the configured `env` replaced by `***`. The stderr tail
+        becomes part of a recorded error message, and an agent that fails often dumps its
+        environment or the request it sent there: t3 must not copy a configured API key into
+        the log. (Very short values are left alone: masking "1" everywhere helps nobody.)"""
+        for value in sorted(self._env_extra.values(), key=len, reverse=True):
+            if len(value) >= _MIN_SECRET_CHARS:
+                text = text.replace(value, "***")
+        return text
 
     def _preflight(self, env: Mapping[str, str]) -> str | None:
         """A user-facing reason the agent cannot be started, else None (argv[0] is resolved)."""
@@ -153,7 +165,7 @@ class SubprocessTurn:
             for event in self._parser.feed_chunk(chunk):
                 yield event
         returncode = await proc.wait()
-        exit = ProcessExit(returncode, proc.stderr_tail(), saw_stdout)
+        exit = ProcessExit(returncode, self._redact(proc.stderr_tail()), saw_stdout)
         for event in self._parser.finish(exit):
             yield event
         if self._parser.skipped:
