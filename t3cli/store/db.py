@@ -26,7 +26,6 @@ from t3cli.paths import ensure_private_dir
 from t3cli.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 Durability = Literal["full", "normal"]
-SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -35,22 +34,14 @@ def _busy_timeout_ms() -> int:
     return int(raw) if raw and raw.isdigit() else DEFAULT_BUSY_TIMEOUT_MS
 
 
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
-    except IsADirectoryError:
-        raise DatabaseError(f"database path {path} is a directory") from None
-    except PermissionError:
-        raise DatabaseError(
-            f"cannot read the database {path}: permission denied",
-            hint="check the file's owner and mode (it should be yours, 0600)",
-        ) from None
-    if head and head != SQLITE_HEADER:
-        raise DatabaseError(
-            f"{path} is not a t3 database (not an SQLite file); it was left untouched",
-            hint="move it away, or point T3_HOME at another directory",
-        )
+def _check_path(path: Path) -> None:
+    # Never open() the database file from Python to peek at its header: closing *any* descriptor
+    # of a file drops every POSIX lock this process holds on it, including the locks of SQLite
+    # connections already open (the reactor holds several). Another process could then delete
+    # the WAL under them and their commits would vanish. SQLite itself reports a file that is
+    # not a database ("file is not a database", mapped by `translate`).
+    if path.is_dir():
+        raise DatabaseError(f"database path {path} is a directory")
 
 
 def _create_private_file(path: Path) -> None:
@@ -89,6 +80,11 @@ def translate(exc: sqlite3.Error, path: Path | str = "the database") -> Database
             f"{path}: the disk (or the database's size limit) is full; nothing was written",
             hint="free some space and retry",
         )
+    if "file is not a database" in lowered:
+        return DatabaseError(
+            f"{path} is not a t3 database (not an SQLite file); it was left untouched",
+            hint="move it away, or point T3_HOME at another directory",
+        )
     if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
         return DatabaseError(
             f"{path} is corrupt or truncated: {text}",
@@ -109,7 +105,7 @@ def connect(
     Raises `DatabaseError` for every unusable file; never modifies a refused file.
     """
     if path.exists():
-        _check_header(path)
+        _check_path(path)
     elif not create:
         raise DatabaseError(f"no database at {path}", hint="run any `t3` command to create one")
     else:
