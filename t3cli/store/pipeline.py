@@ -27,6 +27,7 @@ from t3cli.contracts.ids import utc_now
 from t3cli.store import eventlog
 from t3cli.store.db import write_transaction
 from t3cli.store.projectors import Projector
+from t3cli.store.projectors.base import Handler
 
 BATCH_SIZE = 5000
 Progress = Callable[[int, int], None]  # (applied so far, total to apply)
@@ -103,17 +104,32 @@ def apply_events(
     projectors' cursors to the last event. Must run inside a write transaction."""
     if not events:
         return
-    last = events[-1].sequence
-    for projector in projectors:
-        start = cursors[projector.name]
-        if start >= last:
+    first, last = events[0].sequence, events[-1].sequence
+    behind = [p for p in projectors if cursors[p.name] < last]
+    whole = [p for p in behind if cursors[p.name] < first]
+    if whole:
+        # One pass over the batch for every projector that needs all of it (the usual case):
+        # each event goes to its handlers, in projector order. A projector reads and writes only
+        # its own tables, so interleaving them per event leaves every row as applying them one
+        # after the other would; it saves a loop over the batch per projector.
+        routes: dict[str, list[Handler]] = {}
+        for projector in whole:
+            for event_type, handler in projector.handlers.items():
+                routes.setdefault(event_type, []).append(handler)
+        for event in events:
+            for handler in routes.get(event.type, ()):
+                handler(conn, event)
+    for projector in behind:
+        if projector in whole:
             continue
+        start = cursors[projector.name]
         handlers = projector.handlers
         for event in events:
             if event.sequence > start:
-                handler = handlers.get(event.type)
-                if handler is not None:
-                    handler(conn, event)
+                found = handlers.get(event.type)
+                if found is not None:
+                    found(conn, event)
+    for projector in behind:
         advance_cursor(conn, projector, last)
         cursors[projector.name] = last
 
