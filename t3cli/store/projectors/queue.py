@@ -37,11 +37,11 @@ def _send_started(conn: sqlite3.Connection, ev: EventRecord) -> None:
 def _remove(conn: sqlite3.Connection, ev: EventRecord) -> None:
     p = ev.payload
     row = conn.execute(
-        "SELECT position FROM queued_turns WHERE queue_item_id = ?", (p["queue_item_id"],)
+        "DELETE FROM queued_turns WHERE queue_item_id = ? RETURNING position",
+        (p["queue_item_id"],),
     ).fetchone()
     if row is None:
         return
-    conn.execute("DELETE FROM queued_turns WHERE queue_item_id = ?", (p["queue_item_id"],))
     conn.execute(
         "UPDATE queued_turns SET position = position - 1 WHERE thread_id = ? AND position > ?",
         (p["thread_id"], row[0]),

@@ -58,6 +58,10 @@ MESSAGES = Projector(
 )
 
 
+# `json.dumps(detail, sort_keys=True, ensure_ascii=False)`, without building an encoder per call.
+_encode_detail = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
 def _activity(conn: sqlite3.Connection, ev: EventRecord) -> None:
     p = ev.payload
     conn.execute(
@@ -74,7 +78,7 @@ def _activity(conn: sqlite3.Connection, ev: EventRecord) -> None:
             p["kind"],
             p["summary"],
             p.get("status"),
-            json.dumps(p.get("detail") or {}, sort_keys=True, ensure_ascii=False),
+            _encode_detail(p.get("detail") or {}),
             ev.occurred_at,
         ),
     )
