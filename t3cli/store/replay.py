@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,10 @@ from t3cli.store.db import connect, translate, write_transaction
 from t3cli.store.projectors import ALL_PROJECTORS, Projector
 
 MAX_REPORTED = 50
+# A full replay rewrites every projection page in one transaction. SQLite's default page cache
+# (2 MiB) makes that spill dirty pages and re-read them all along (measured: a third slower at a
+# million events); the cache is allocated as used and given back afterwards.
+REPLAY_CACHE_KIB = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -60,13 +66,23 @@ def rebuild(
 ) -> int:
     """Clear and rebuild `projectors` from sequence 0, atomically. Returns events replayed."""
     try:
-        with write_transaction(conn):
+        with _large_cache(conn), write_transaction(conn):
             for projector in projectors:
                 projector.reset(conn)
                 conn.execute("DELETE FROM projection_state WHERE projector = ?", (projector.name,))
             return pipeline.catch_up_in_transaction(conn, projectors, progress=progress)
     except sqlite3.Error as exc:
         raise translate(exc) from None
+
+
+@contextmanager
+def _large_cache(conn: sqlite3.Connection) -> Iterator[None]:
+    previous = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = -{REPLAY_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _rows(conn: sqlite3.Connection, table: str, key: str) -> list[sqlite3.Row]:
@@ -117,6 +133,7 @@ def check(
     pipeline.catch_up(conn, [p for p in projectors if p.name == "thread_summaries"])
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="t3-replay-check-") as tmp:
         scratch = connect(Path(tmp) / "scratch.db", durability="normal")
+        scratch.execute(f"PRAGMA cache_size = -{REPLAY_CACHE_KIB}")
         try:
             conn.execute("BEGIN")  # a read snapshot: every SELECT below sees the same state
             try:
