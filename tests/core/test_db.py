@@ -254,3 +254,42 @@ def test_the_log_is_append_only(db_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 4
     finally:
         conn.close()
+
+
+CLOSER = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+    " c.execute('SELECT count(*) FROM events').fetchall(); c.close()"
+)
+
+
+def test_opening_again_in_process_keeps_the_open_connections_locks(db_path: Path) -> None:
+    """Reading the header of a file this process has open would drop SQLite's POSIX locks: the
+    next process to close its connection would then checkpoint and delete the WAL under us."""
+    first = connect(db_path)
+    try:
+        engine = Engine(first)
+        engine.dispatch(project_command())
+        first.execute("PRAGMA wal_autocheckpoint = 0")  # keep the commits in the WAL
+        thread_id = new_id()
+        engine.dispatch(thread_command(thread_id))
+        second = connect(db_path)  # a reactor opens one connection per worker
+        subprocess.run([sys.executable, "-c", CLOSER, str(db_path)], check=True, timeout=60)
+        assert Path(f"{db_path}-wal").exists(), "another process deleted the WAL we have open"
+        engine.dispatch(queue_command(thread_id))
+        second.close()
+    finally:
+        first.close()
+    check = connect(db_path)
+    try:
+        assert check.execute("SELECT count(*) FROM events").fetchone()[0] == 4
+    finally:
+        check.close()
+
+
+def test_a_file_replaced_at_the_same_path_is_checked_again(db_path: Path) -> None:
+    connect(db_path).close()
+    replacement = db_path.with_name("other")
+    replacement.write_bytes(b"not a database at all\n")
+    os.replace(replacement, db_path)
+    with pytest.raises(DatabaseError, match="not a t3 database"):
+        connect(db_path)
