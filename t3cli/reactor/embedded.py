@@ -83,7 +83,7 @@ def send_and_wait(
     if json_mode:
         env.print_json(_as_json(target, result))
     else:
-        _finish_text(env, result)
+        _finish_text(env, result, thread_id)
     return code
 
 
@@ -191,14 +191,21 @@ def _code(result: TurnResult, signals: Signals) -> int:
     return int(ExitCode.PROVIDER_FAILURE)
 
 
-def _finish_text(env: Env, result: TurnResult) -> None:
+def _finish_text(env: Env, result: TurnResult, thread_id: str) -> None:
     if result.reply and not result.reply.endswith("\n"):
         env.stdout.write("\n")
         env.stdout.flush()
-    if result.status != "completed":
-        env.stderr.write(
-            f"turn {result.status}" + (f": {result.error}" if result.error else "") + "\n"
-        )
+    if result.status == "completed":
+        return
+    detail = f"turn {result.status}" + (f": {result.error}" if result.error else "")
+    if result.status == "interrupted":
+        env.stderr.write(detail + "\n")
+        return
+    # A failed or timed-out turn is an expected failure: same `error:`/`hint:` shape as any other.
+    env.stderr.write(f"error: {detail}\n")
+    short = thread_id[:8]
+    retry = f"`t3 retry {short}`" if result.queue_item_id else "send it again"
+    env.stderr.write(f"hint: `t3 show {short}` has the transcript; {retry} when it is fixed\n")
 
 
 def _as_json(target: Target, result: TurnResult) -> dict[str, Any]:

@@ -458,11 +458,6 @@ def _state(db: Path, powerless: bool) -> object:
         return db.read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="t3cli/reactor/embedded.py _finish_text prints a failed turn as `turn failed: ...`;"
-    " expected failures print `error: ...` (docs/cli.md, Exit codes)",
-)
 def test_a_failed_turn_in_t3_send_says_error(world: World) -> None:
     result = run_t3(world.home, "send", world.ids["agent"], "FAKE:exit_silent", cwd=world.project)
     assert result.code == ExitCode.PROVIDER_FAILURE, result
