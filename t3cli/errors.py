@@ -14,12 +14,12 @@ class ExitCode(IntEnum):
     """The documented exit codes of `t3` (README, "Exit codes")."""
 
     OK = 0
-    ERROR = 1  # unexpected error, or a failure that has no more specific code
+    ERROR = 1  # an unusable database (not SQLite, corrupt, read-only, full, newer), or a bug
     USAGE = 2  # bad arguments, ambiguous reference, invalid input
     REJECTED = 3  # the command broke an invariant (thread busy, item not retryable, ...)
     NOT_FOUND = 4  # no such thread, project, queue item or provider
     PROVIDER_FAILURE = 5  # a turn failed or timed out, or the agent could not be run
-    DB_BUSY = 6  # the database stayed locked past the busy timeout, or is unusable
+    DB_BUSY = 6  # the database stayed locked past the busy timeout
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     TERMINATED = 143  # SIGTERM
 

@@ -65,8 +65,8 @@ def resolve_paths() -> Paths:
 def ensure_private_dir(path: Path) -> None:
     """Create `path` (and parents) if missing; a directory t3cli creates is mode 0700.
 
-    An existing directory's mode is left alone except when it is t3cli's own data directory,
-    which the store tightens to 0700 (see `store.db`).
+    An existing directory's mode is left alone (it is the user's); `t3 doctor` warns when the
+    data directory or the database is readable by others and says how to fix it.
     """
     if path.is_dir():
         return

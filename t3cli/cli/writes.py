@@ -63,11 +63,10 @@ def item_of(result: DispatchResult) -> str:
 
 def check_provider(env: Env, name: str) -> str:
     """Return `name` if it is a configured provider; raise `NotFound` (exit 4) listing the names
-    otherwise. Cheap: reads the configuration only, loads no adapter."""
-    try:
-        from t3cli.providers.registry import provider_names
-    except ImportError:  # the provider layer is not installed yet: accept any name
-        return name
+    otherwise, or `ConfigError` (exit 2) when its table names no known kind. Cheap: reads the
+    configuration only, loads no adapter."""
+    from t3cli.providers.registry import check_kind, provider_names
+
     names = provider_names(env.config)
     if name not in names:
         raise NotFound(
@@ -75,4 +74,5 @@ def check_provider(env: Env, name: str) -> str:
             hint=f"configured providers: {', '.join(names)}"
             f" (add a [providers.{name}] table to config.toml to define one)",
         )
+    check_kind(env.config, name)
     return name

@@ -32,6 +32,29 @@ def provider_names(config: Config) -> list[str]:
     return names
 
 
+KINDS: Final[tuple[str, ...]] = ("echo", "codex", "claude", "command")
+
+
+def check_kind(config: Config, name: str) -> None:
+    """Raise `ConfigError` (exit 2) when `name`'s table names no kind, or an unknown one.
+
+    Cheap (no pydantic, no adapter): lets `t3 new --provider NAME` refuse a provider that could
+    never run, instead of failing its first turn. The rest of the table is validated on use.
+    """
+    table = config.providers.get(name) or {}
+    kind = table.get("kind", BUILTIN_PROVIDERS.get(name))
+    if kind in KINDS:
+        return
+    from t3cli.errors import ConfigError
+
+    where = f" in {config.path}" if config.path else ""
+    what = "is required" if kind is None else f"is {kind!r}, not a known kind"
+    raise ConfigError(
+        f"config key 'providers.{name}.kind'{where} {what} (one of: {', '.join(KINDS)})",
+        hint="fix the value in the config file (`t3 config path` shows where it is)",
+    )
+
+
 def get_provider(config: Config, name: str) -> Provider:
     """The provider called `name`, with its table validated.
 

@@ -152,8 +152,14 @@ def config_text(text: str) -> Callable[[World], None]:
 
 
 def weird_kind(w: World) -> None:
-    (w.home / "config.toml").write_text(CONFIG + '\n[providers.weird]\nkind = "telepathy"\n')
+    """A thread bound to provider `weird` while it was valid; then its kind turns unknown."""
+    (w.home / "config.toml").write_text(CONFIG + '\n[providers.weird]\nkind = "echo"\n')
     w.new("weird", "--provider", "weird")
+    weird_config(w)
+
+
+def weird_config(w: World) -> None:
+    (w.home / "config.toml").write_text(CONFIG + '\n[providers.weird]\nkind = "telepathy"\n')
 
 
 def database_bytes(data: bytes) -> Callable[[World], None]:
@@ -351,6 +357,8 @@ CASES = [
     Case("provider table with an unknown kind", ("send", "{weird}", "hi"),
          ExitCode.PROVIDER_FAILURE, ("providers.weird.kind", "telepathy"), setup=weird_kind,
          unchanged=False, heading="turn failed: ", check=turn_is("failed", "providers.weird.kind")),
+    Case("binding a thread to a provider of an unknown kind", ("new", "--provider", "weird", "hi"),
+         ExitCode.USAGE, ("providers.weird.kind", "telepathy"), setup=weird_config),
     Case("T3_HOME is a file", ("threads",), ExitCode.USAGE, ("not a directory",),
          setup=home_is_a_file),
     Case("T3_MAX_MESSAGE_CHARS is not a number", ("queue", A, "hi"), ExitCode.USAGE,
