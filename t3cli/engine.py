@@ -235,7 +235,7 @@ class Engine:
                 handler = handlers.get(record.type)
                 if handler is not None:
                     handler(conn, record)
-            pipeline.advance_cursor(conn, projector, last)
+        pipeline.advance_cursors(conn, CORE_PROJECTORS, last)
         eventlog.put_receipt(
             conn,
             command_id=command.command_id,

@@ -69,6 +69,41 @@ def advance_cursor(conn: sqlite3.Connection, projector: Projector, sequence: int
         raise
 
 
+def advance_cursors(
+    conn: sqlite3.Connection, projectors: Sequence[Projector], sequence: int
+) -> None:
+    """Move every one of `projectors`' cursors to `sequence`, in one statement when they all
+    have one (the append path: once per command). Raises `CursorRegression` unless each moves
+    forward; a projector without a cursor row (or of another version) gets one written."""
+    names = [projector.name for projector in projectors]
+    marks = ", ".join("?" * len(names))
+    try:
+        moved = conn.execute(
+            "UPDATE projection_state SET last_applied_sequence = ?, updated_at = ?"
+            f" WHERE projector IN ({marks}) AND version = CASE projector"
+            + "".join(" WHEN ? THEN ?" for _ in projectors)
+            + " END",
+            (
+                sequence,
+                utc_now(),
+                *names,
+                *(value for p in projectors for value in (p.name, p.version)),
+            ),
+        ).rowcount
+    except sqlite3.IntegrityError as exc:
+        if "forward" in str(exc):
+            raise CursorRegression(
+                f"cursors of {', '.join(names)} may only move forward (asked for {sequence})"
+            ) from None
+        raise
+    if moved != len(projectors):  # some had no cursor, or another version: one by one
+        current = read_cursors(conn)
+        for projector in projectors:
+            cursor = current.get(projector.name)
+            if cursor != Cursor(sequence, projector.version):
+                advance_cursor(conn, projector, sequence)
+
+
 def _reset(conn: sqlite3.Connection, projector: Projector) -> None:
     projector.reset(conn)
     conn.execute("DELETE FROM projection_state WHERE projector = ?", (projector.name,))
