@@ -338,3 +338,34 @@ def test_no_projector_statement_scans_a_table(fast_engine: Engine) -> None:
         copy.close()
     assert len(statements) > 20
     assert not scans, "\n".join(f"{plan}: {sql[:120]}" for sql, plan in scans.items())
+
+
+def test_cursors_advanced_together_move_all_or_none(fast_engine: Engine) -> None:
+    conn = fast_engine.conn
+    head = log_state(conn).head
+    with write_transaction(conn):
+        pipeline.advance_cursor(conn, QUEUED_TURNS, head + 5)
+    before = conn.execute("SELECT * FROM projection_state ORDER BY projector").fetchall()
+    with write_transaction(conn):
+        with pytest.raises(CursorRegression):
+            pipeline.advance_cursors(conn, CORE_PROJECTORS, head + 3)
+    # The statement failed as a whole: the cursors that could have moved did not either.
+    assert conn.execute("SELECT * FROM projection_state ORDER BY projector").fetchall() == before
+    with write_transaction(conn):
+        pipeline.advance_cursors(conn, CORE_PROJECTORS, head + 6)
+    assert {name for name, (seq, _) in cursors(conn).items() if seq == head + 6} == {
+        p.name for p in CORE_PROJECTORS
+    }
+
+
+def test_advancing_cursors_writes_missing_ones(fast_engine: Engine) -> None:
+    conn = fast_engine.conn
+    head = log_state(conn).head
+    bumped = dataclasses.replace(MESSAGES, version=MESSAGES.version + 1)
+    with write_transaction(conn):
+        conn.execute("DELETE FROM projection_state WHERE projector = 'threads'")
+        pipeline.advance_cursors(conn, [*CORE_PROJECTORS[:3], bumped], head + 1)
+    after = cursors(conn)
+    assert after["threads"] == (head + 1, THREADS.version)
+    assert after["messages"] == (head + 1, MESSAGES.version + 1)
+    assert after["projects"][0] == head + 1
