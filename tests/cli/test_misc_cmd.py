@@ -29,7 +29,7 @@ def test_exit_codes_are_the_documented_ones():
         "INTERRUPTED": 130,
         "TERMINATED": 143,
     }
-    documented = (REPO / "docs" / "cli.md").read_text()
+    documented = (REPO / "README.md").read_text()
     for code in ExitCode:
         assert f"| {int(code)} |" in documented, code
 
