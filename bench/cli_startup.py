@@ -1,8 +1,8 @@
 """Start-up benchmark: `t3 queue` and one TAB completion request against `python -c pass`.
 
 Both run the whole program, so their cost is mostly start-up: interpreter, imports, building the
-command tree, opening the database. Goals (docs/cli.md): `t3 queue` <= 10x and a completion <= 8x
-`python -c pass`, measured in the same run on the same machine.
+command tree, opening the database. Goals (README, "Start-up cost"): `t3 queue` <= 10x and a
+completion <= 8x `python -c pass`, measured in the same run on the same machine.
 
     python bench/cli_startup.py [-n 20] [--json]
 

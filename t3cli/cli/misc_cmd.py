@@ -105,7 +105,7 @@ def config_show(json: JsonOption = False) -> None:
 def completion(
     shell: Annotated[str, typer.Argument(metavar="bash|zsh|fish", help="The shell.")],
 ) -> None:
-    """Print the completion script for SHELL (source it, or install it; see docs/cli.md)."""
+    """Print the completion script for SHELL (source or install it; README: Shell completion)."""
     from t3cli.cli.completion import SHELLS, source
     from t3cli.errors import UsageError
 

@@ -1,4 +1,4 @@
-"""The JSON shapes of `t3 ... --json` — a stable, documented contract (docs/cli.md).
+"""The JSON shapes of `t3 ... --json` — a stable, documented contract (README, "JSON output").
 
 Each function maps one read-side row to its JSON object. Keys are only ever added, never renamed
 or removed; values are JSON scalars, lists or objects; timestamps are ISO-8601 UTC strings with

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON (the shapes are documented in docs/cli.md).")
+    bool, typer.Option("--json", help="Print JSON (shapes: README, 'JSON output').")
 ]
 CommandIdOption = Annotated[
     str | None,

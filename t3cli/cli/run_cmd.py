@@ -1,7 +1,8 @@
 """`t3 run`: the foreground reactor (a thin wrapper over `t3cli.reactor`).
 
 On a terminal it shows a live table; otherwise it prints one plain line per state change (or JSON
-lines with `--json`) on stdout. See docs/reactor.md for the delivery guarantee and exit codes.
+lines with `--json`) on stdout. The README ("Running queued turns") has the delivery guarantee
+and the exit codes.
 """
 
 from __future__ import annotations
