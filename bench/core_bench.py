@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,11 @@ def measure_append_single(
                 engine.dispatch(command)
             dispatch_seconds += time.perf_counter() - start
             done += per_round
+        # What each commit writes: WAL frames (pages) per transaction, checkpoints held off.
+        raw_pages = _wal_pages_per_commit(raw, tmp / "raw.db", lambda: _raw_commits(raw, 1))
+        engine_pages = _wal_pages_per_commit(
+            engine.conn, tmp / "t3.db", lambda: engine.dispatch(_queue(thread_ids[0]))
+        )
         raw.close()
         engine.conn.close()
     raw_per_s = done / raw_seconds
@@ -180,7 +185,50 @@ def measure_append_single(
         "raw_commit_per_s": raw_per_s,
         "append_vs_raw_commit": raw_per_s / append_per_s,
         "append_commands": done,
+        "wal_pages_per_raw_commit": raw_pages,
+        "wal_pages_per_dispatch": engine_pages,
     }
+
+
+def _wal_pages_per_commit(
+    conn: sqlite3.Connection, path: Path, commit_once: Callable[[], object], commits: int = 50
+) -> float:
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    wal = Path(f"{path}-wal")
+    before = wal.stat().st_size if wal.exists() else 0
+    for _ in range(commits):
+        commit_once()
+    frames = (wal.stat().st_size - max(before, 32)) / (page + 24)
+    conn.execute("PRAGMA wal_autocheckpoint = 1000")
+    return frames / commits
+
+
+def measure_raw_commit_pages(
+    commits: int, *, tables: int = 16, directory: Path | None = None
+) -> dict[str, Any]:
+    """Plain SQLite again, but each transaction inserts one row into each of `tables` tables:
+    the cost of a commit that writes as many pages as a dispatch does, with no Python logic."""
+    with scratch_dir(directory) as tmp:
+        conn = _raw_connection(tmp / "raw.db")
+        for n in range(tables):
+            conn.execute(f"CREATE TABLE t{n} (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+        payload = "x" * EVENT_ROW_JSON_BYTES
+
+        def run(count: int) -> float:
+            start = time.perf_counter()
+            for _ in range(count):
+                conn.execute("BEGIN IMMEDIATE")
+                for n in range(tables):
+                    conn.execute(f"INSERT INTO t{n} (payload) VALUES (?)", (payload,))
+                conn.execute("COMMIT")
+            return time.perf_counter() - start
+
+        run(min(200, commits))
+        seconds = run(commits)
+        conn.close()
+    return {f"raw_commit_{tables}_tables_per_s": commits / seconds}
 
 
 # --- (c) batch append ----------------------------------------------------------------------------
@@ -495,6 +543,7 @@ def run_all(
     results: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     say(f"append: {append_commands} single-command dispatches vs raw commits ...")
     results.update(measure_append_single(append_commands, directory=directory))
+    results.update(measure_raw_commit_pages(append_commands // 3, directory=directory))
     say(f"append: {batch_commands} commands in batches of 100 ...")
     results.update(measure_append_batch(batch_commands, directory=directory))
     with scratch_dir(directory) as tmp:
@@ -524,6 +573,11 @@ def table(results: dict[str, Any]) -> str:
         ("Engine.dispatch, 1 command/tx", f"{results['append_single_per_s']:,.0f} /s", ""),
         ("  time per dispatch / raw commit", f"{results['append_vs_raw_commit']:.2f}x",
          "append_vs_raw_commit"),
+        ("  WAL pages written per raw commit / per dispatch",
+         f"{results['wal_pages_per_raw_commit']:.1f} / {results['wal_pages_per_dispatch']:.1f}",
+         ""),
+        ("raw SQLite commit, 1 row in each of 16 tables/tx",
+         f"{results['raw_commit_16_tables_per_s']:,.0f} /s", ""),
         ("dispatch_many, 100 commands/tx", f"{results['append_batch_per_s']:,.0f} /s", ""),
         (f"replay.rebuild, {results['events']:,} events",
          f"{results['replay_events_per_s']:,.0f} events/s", "replay_events_per_s"),
