@@ -85,8 +85,19 @@ def latencies(conn: sqlite3.Connection, hung: str) -> list[float]:
     return out
 
 
-def _wait(check: Callable[[], bool], what: str, deadline: float) -> None:
+def _wait(
+    check: Callable[[], bool],
+    what: str,
+    deadline: float,
+    reactor: subprocess.Popen[bytes],
+    log: Path,
+) -> None:
+    """Poll `check`; fail at once (with its stderr) if `t3 run` exited, or at the deadline."""
     while not check():
+        if reactor.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            code = reactor.returncode
+            raise RuntimeError(f"head-of-line benchmark: t3 run exited ({code}): {tail}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"head-of-line benchmark: timed out waiting for {what}")
         time.sleep(0.05)
@@ -105,13 +116,14 @@ def measure(threads: int, turns: int, rate_per_s: float, seed: int = 11) -> HolR
             _homes.dispatch_all(engine, _homes.queue_commands([(hung, "HANG here")]))
             env = dict(os.environ, T3_HOME=str(home))
             env.pop("T3_CONFIG", None)
-            log = (home / "reactor.log").open("wb")
-            reactor = subprocess.Popen(
-                [*t3_command(), "run"], env=env, stdout=subprocess.DEVNULL, stderr=log
-            )
+            log = home / "reactor.log"
+            with log.open("wb") as stderr:
+                reactor = subprocess.Popen(
+                    [*t3_command(), "run"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+                )
             deadline = time.monotonic() + _DEADLINE_S
             started = "SELECT count(*) FROM events WHERE type = 'thread.turn-started'"
-            _wait(lambda: _homes.count(conn, started) >= 1, "the hung turn to start", deadline)
+            _wait(lambda: _homes.count(conn, started) >= 1, "the hung turn", deadline, reactor, log)
             rng = random.Random(seed)
             commands = _homes.queue_commands(
                 (rng.choice(healthy), f"turn {n}: please look at module {n % 17}")
@@ -124,7 +136,9 @@ def measure(threads: int, turns: int, rate_per_s: float, seed: int = 11) -> HolR
                     time.sleep(delay)
                 engine.dispatch(command)
             pending = "SELECT count(*) FROM queued_turns WHERE thread_id != ?"
-            _wait(lambda: _homes.count(conn, pending, hung) == 0, "every turn to end", deadline)
+            _wait(
+                lambda: _homes.count(conn, pending, hung) == 0, "every turn", deadline, reactor, log
+            )
             reactor.send_signal(signal.SIGINT)
             reactor.wait(timeout=30)
             samples = latencies(conn, hung)

@@ -114,7 +114,10 @@ def block(mode: str, command: str, results: Results, notes: dict[str, str], meta
     load = ", ".join(str(x) for x in machine.get("load_average_at_start", []))
     head = (
         f"Run {machine['date']} on {machine['nproc']} x {machine['cpu']}, Python "
-        f"{machine['python']}, SQLite {machine['sqlite']} (load average at start: {load}).\n\n"
+        f"{machine['python']}, SQLite {machine['sqlite']} (load average at start: {load}), "
+        f"commit {machine['commit']}"
+        f"{' with uncommitted changes in t3cli/' if machine['t3cli_uncommitted'] else ''}, "
+        f"{machine.get('seconds', '?')} s.\n\n"
         f"    {command}\n"
     )
     return f"{head}\n{table(results, notes)}\n"

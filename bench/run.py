@@ -111,7 +111,9 @@ def run_summary(run: Run) -> None:
     run.results["append_ms_sync_summary"] = result.sync_ms
     run.results["append_ms_async_summary"] = result.async_ms
     run.results["append_sync_vs_async_summary"] = result.ratio
-    run.notes["append_sync_vs_async_summary"] = f"thread with {result.messages:,} messages"
+    run.notes["append_sync_vs_async_summary"] = (
+        f"thread with {result.messages:,} messages; synchronous=NORMAL (no fsync jitter)"
+    )
 
 
 def run_drain(run: Run) -> None:
