@@ -183,8 +183,16 @@ class Engine:
             with write_transaction(self.conn):
                 if pipeline.lagging(self.conn, CORE_PROJECTORS):
                     pipeline.catch_up_in_transaction(self.conn, CORE_PROJECTORS)
+                appended = 0
                 for command in commands:
-                    outcomes.append(self._dispatch_one(command))
+                    outcome = self._dispatch_one(command)
+                    if isinstance(outcome, DispatchResult) and not outcome.duplicate:
+                        appended = outcome.sequence
+                    outcomes.append(outcome)
+                if appended:
+                    # Once per transaction: the cursors commit together with every row the
+                    # batch projected, and no command reads them in between.
+                    pipeline.advance_cursors(self.conn, CORE_PROJECTORS, appended)
         except sqlite3.Error as exc:
             raise translate(exc) from None
         return outcomes
@@ -235,7 +243,6 @@ class Engine:
                 handler = handlers.get(record.type)
                 if handler is not None:
                     handler(conn, record)
-        pipeline.advance_cursors(conn, CORE_PROJECTORS, last)
         eventlog.put_receipt(
             conn,
             command_id=command.command_id,
