@@ -49,7 +49,7 @@ from .support import (
 )
 
 SIZED = {"<max>": "x" * 120_000, "<over>": "y" * 120_001, "<5k>": "z" * 5000}
-# Markers keep hypothesis' reports short; `text()` expands them.
+# Markers keep hypothesis' reports short; `SIZED` expands them when a command is built.
 TEXTS = st.sampled_from(
     ["do the thing", "fix the test", "ünïcødé ✓ 🚀", "more", "", "   \n", "<max>", "<over>"]
 )
