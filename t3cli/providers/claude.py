@@ -28,9 +28,8 @@ from t3cli.contracts.runtime import (
     TurnStarted,
     Usage,
 )
-from t3cli.providers._check import check_executable
+from t3cli.providers._agent_cli import AgentCliProvider
 from t3cli.providers._options import ClaudeOptions
-from t3cli.providers._provider import ProviderBase
 from t3cli.providers._stream import (
     LineSplitter,
     ProcessExit,
@@ -39,8 +38,7 @@ from t3cli.providers._stream import (
     shorten,
     tail,
 )
-from t3cli.providers._subprocess_turn import SubprocessTurn
-from t3cli.providers.base import ProviderCheck, TurnRequest, TurnRun
+from t3cli.providers.base import TurnRequest
 
 
 def build_claude_argv(options: ClaudeOptions, request: TurnRequest, model: str | None) -> list[str]:
@@ -63,33 +61,18 @@ def build_claude_argv(options: ClaudeOptions, request: TurnRequest, model: str |
     return argv
 
 
-class ClaudeProvider(ProviderBase):
+class ClaudeProvider(AgentCliProvider):
     kind = "claude"
 
     def __init__(self, name: str, options: ClaudeOptions) -> None:
         super().__init__(name, options)
         self._options = options
 
-    def _open_turn(self, request: TurnRequest) -> TurnRun:
-        return SubprocessTurn(
-            build_claude_argv(self._options, request, self._model_for(request)),
-            cwd=request.cwd,
-            env_extra=self._options.env,
-            stdin_data=None,
-            parser=ClaudeStream(),
-            label="claude",
-            binary_key=f"providers.{self.name}.binary",
-            interrupt_grace_s=self._options.interrupt_grace_s,
-        )
+    def _argv(self, request: TurnRequest) -> list[str]:
+        return build_claude_argv(self._options, request, self._model_for(request))
 
-    def check(self) -> ProviderCheck:
-        return check_executable(
-            name=self.name,
-            kind=self.kind,
-            binary=self._options.binary,
-            binary_key=f"providers.{self.name}.binary",
-            env_extra=self._options.env,
-        )
+    def _parser(self) -> ClaudeStream:
+        return ClaudeStream()
 
 
 class ClaudeStream:
