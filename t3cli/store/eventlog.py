@@ -169,8 +169,11 @@ def read_after(
     *,
     until: int | None = None,
     stream_id: str | None = None,
+    type_glob: str | None = None,
 ) -> list[EventRecord]:
-    """Up to `limit` events with `sequence > after` (and `<= until`), in sequence order."""
+    """Up to `limit` events with `sequence > after` (and `<= until`), in sequence order,
+    optionally only one stream's and only types matching `type_glob` (shell-style, as SQLite's
+    GLOB: `*`, `?`, `[...]`, case-sensitive)."""
     sql = f"SELECT {_COLUMNS} FROM events WHERE sequence > ?"
     params: list[object] = [after]
     if until is not None:
@@ -179,6 +182,9 @@ def read_after(
     if stream_id is not None:
         sql += " AND stream_id = ?"
         params.append(stream_id)
+    if type_glob is not None:
+        sql += " AND type GLOB ?"
+        params.append(type_glob)
     sql += " ORDER BY sequence LIMIT ?"
     params.append(limit)
     rows = conn.execute(sql, params).fetchall()

@@ -363,21 +363,9 @@ def read_events(
     """Up to `limit` events with `sequence > after` (and `<= until`), in sequence order,
     optionally only one stream's and only types matching `type_glob` (shell-style: `*`, `?`,
     `[...]`; case-sensitive). Events of types this version does not know are returned as stored."""
-    sql = f"SELECT {eventlog._COLUMNS} FROM events WHERE sequence > ?"
-    params: list[object] = [after]
-    if until is not None:
-        sql += " AND sequence <= ?"
-        params.append(until)
-    if stream_id is not None:
-        sql += " AND stream_id = ?"
-        params.append(stream_id)
-    if type_glob is not None:
-        sql += " AND type GLOB ?"
-        params.append(type_glob)
-    sql += " ORDER BY sequence LIMIT ?"
-    params.append(limit)
-    # eventlog owns row decoding (and upcasting); reuse it rather than duplicate it.
-    return [eventlog._record(row) for row in conn.execute(sql, params).fetchall()]
+    return eventlog.read_after(
+        conn, after, limit, until=until, stream_id=stream_id, type_glob=type_glob
+    )
 
 
 def log_head(conn: sqlite3.Connection) -> int:
