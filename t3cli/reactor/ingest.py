@@ -81,6 +81,7 @@ class TurnIngestor:
         provider: str,
         *,
         clock: Callable[[], float] = time.monotonic,
+        recorded_session_id: str | None = None,
     ) -> None:
         self.thread_id = thread_id
         self.turn_id = turn_id
@@ -91,6 +92,9 @@ class TurnIngestor:
         self._ordinal = 0
         self.usage = UsageTotals()
         self.provider_session_id: str | None = None
+        # The provider session id the thread's session already records (the reactor records the
+        # session `running` before launch): a `SessionStarted` with this id changes nothing.
+        self._recorded_session_id = recorded_session_id
 
     # --- text -------------------------------------------------------------------------------
 
@@ -180,6 +184,9 @@ class TurnIngestor:
             return self._flush(event.item_id, item, complete=True, tail=tail), tail
         if isinstance(event, SessionStarted):
             self.provider_session_id = event.provider_session_id
+            if event.provider_session_id == self._recorded_session_id:
+                return [], ""  # already recorded, and the session is already `running`
+            self._recorded_session_id = event.provider_session_id
             return [
                 c.SessionSet(
                     command_id=derived_id("session.started", self.turn_id),

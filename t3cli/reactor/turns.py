@@ -7,8 +7,9 @@ Delivery discipline (what recovery relies on):
    means someone else already delivered (or ended) this turn, and it is not launched again.
    Hence a turn still `requested` after a crash was never delivered, and may simply run.
 3. Launch the agent and ingest its runtime events (`ingest.TurnIngestor`), committing in batches.
-4. Commit the end: the rest of the text, `thread.turn.completed` (which resolves or fails the
-   linked queued item in the same transaction) and the session's status — one transaction.
+4. Commit the end: the last batch of runtime events (those that arrived with the outcome), the
+   rest of the text, `thread.turn.completed` (which resolves or fails the linked queued item in
+   the same transaction) and the session's status — one transaction.
 
 A turn interrupted (or stopped) before it was launched is completed `interrupted` without ever
 reaching the agent. A provider that cannot be built (unknown name, bad config) completes the turn
@@ -149,22 +150,20 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
         return await _end_unlaunched(s, h)
     if s.closing():
         return None
-    turn = await s.reader.call(lambda conn: rq.turn(conn, h.turn_id))
-    if turn is None or turn.status != "requested":
+    launch = await s.reader.call(lambda conn: rq.turn_launch(conn, h.turn_id))
+    if launch is None or launch.status != "requested":
         return None
-    h.queue_item_id = turn.queue_item_id
-    snapshot = await s.reader.call(lambda conn: rq.thread_snapshot(conn, h.thread_id))
-    text = await s.reader.call(lambda conn: rq.message_text(conn, turn.message_id))
-    if snapshot is None or text is None:
+    h.queue_item_id = launch.queue_item_id
+    if launch.provider is None or launch.cwd is None or launch.text is None:
         return await _complete_unlaunched(s, h, "failed", "the turn's thread or message is missing")
     from t3cli.providers.registry import get_provider
 
     try:
-        provider = get_provider(s.config, snapshot.provider)
+        provider = get_provider(s.config, launch.provider)
     except T3Error as exc:
         return await _complete_unlaunched(s, h, "failed", exc.message)
     except Exception as exc:  # a provider that cannot even be built must not leave the turn hanging
-        error = f"provider {snapshot.provider!r} could not be set up: {type(exc).__name__}: {exc}"
+        error = f"provider {launch.provider!r} could not be set up: {type(exc).__name__}: {exc}"
         return await _complete_unlaunched(s, h, "failed", error)
     # The gate: recorded `running` before the agent sees anything (see module docstring).
     started = (
@@ -181,7 +180,9 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
     )[0]
     if isinstance(started, CommandRejected) or started.duplicate:
         return None
-    ingestor = TurnIngestor(h.thread_id, h.turn_id, provider.name)
+    ingestor = TurnIngestor(
+        h.thread_id, h.turn_id, provider.name, recorded_session_id=launch.provider_session_id
+    )
     await s.commit(
         [
             c.SessionSet(
@@ -196,10 +197,10 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
     request = TurnRequest(
         thread_id=h.thread_id,
         turn_id=h.turn_id,
-        cwd=Path(snapshot.cwd),
-        message=text,
-        resume_session_id=snapshot.provider_session_id,
-        model=snapshot.model,
+        cwd=Path(launch.cwd),
+        message=launch.text,
+        resume_session_id=launch.provider_session_id,
+        model=launch.model,
     )
     run = provider.start_turn(request)
     h.run = run
@@ -247,6 +248,7 @@ async def _ingest(
     queue: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
     pump = asyncio.create_task(_pump(run, queue), name=f"turn-pump-{h.turn_id[:8]}")
     completed: TurnCompleted | None = None
+    last: list[c.Command] = []  # the batch that saw the end: committed with the closing commands
     try:
         while completed is None:
             events = await _next_events(queue, ingestor)
@@ -259,7 +261,9 @@ async def _ingest(
                 batch += commands
                 if text:
                     s.observer.on_text(h.thread_id, h.turn_id, text)
-            if batch:
+            if completed is not None:
+                last = batch
+            elif batch:
                 await s.commit(batch)
     except Exception as exc:  # e.g. the database stayed locked: end the agent, record if we can
         await run.stop()
@@ -274,7 +278,7 @@ async def _ingest(
         duration_ms=duration_ms,
         session_status="stopped" if h.stop_requested else "ready",
     )
-    outcomes = await s.commit(closing)
+    outcomes = await s.commit(last + closing)
     ended = outcomes[-2]
     if isinstance(ended, CommandRejected):
         s.observer.on_notice(f"{h.thread_id[:8]} could not record the turn's end: {ended.reason}")

@@ -268,3 +268,50 @@ def live_sessions(
         "SELECT thread_id FROM sessions WHERE status IN ('starting', 'running', 'ready')"
     ).fetchall()
     return _scoped(conn, {row[0] for row in rows}, thread_ids, project_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLaunch:
+    """What launching a `requested` turn needs, read in one statement (`turn_launch`).
+    `cwd`/`provider` are None if the thread (or its project) is missing; `text` is None if the
+    message is missing."""
+
+    turn_id: str
+    thread_id: str
+    status: str
+    queue_item_id: str | None
+    message_id: str
+    cwd: str | None
+    provider: str | None
+    model: str | None
+    provider_session_id: str | None
+    text: str | None
+
+
+def turn_launch(conn: sqlite3.Connection, turn_id: str) -> TurnLaunch | None:
+    """The turn, its thread's launch settings and its message text in one read (one statement,
+    hence one consistent snapshot), or None if the turn does not exist. Primary-key lookups."""
+    row = conn.execute(
+        "SELECT tu.thread_id, tu.status, tu.queue_item_id, tu.message_id, p.path, t.provider,"
+        " t.model, s.provider_session_id, m.text FROM turns tu"
+        " LEFT JOIN threads t ON t.thread_id = tu.thread_id"
+        " LEFT JOIN projects p ON p.project_id = t.project_id"
+        " LEFT JOIN sessions s ON s.thread_id = tu.thread_id"
+        " LEFT JOIN messages m ON m.message_id = tu.message_id"
+        " WHERE tu.turn_id = ?",
+        (turn_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return TurnLaunch(
+        turn_id=turn_id,
+        thread_id=str(row[0]),
+        status=str(row[1]),
+        queue_item_id=row[2],
+        message_id=str(row[3]),
+        cwd=row[4] if row[4] is None or row[5] is None else str(row[4]),
+        provider=row[5] if row[4] is None or row[5] is None else str(row[5]),
+        model=row[6],
+        provider_session_id=row[7],
+        text=row[8] if row[8] is None else str(row[8]),
+    )

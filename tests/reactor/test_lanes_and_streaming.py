@@ -13,7 +13,7 @@ import pytest
 from t3cli.config import Config
 from t3cli.contracts import commands as c
 from t3cli.contracts.ids import derived_id, new_id
-from t3cli.contracts.runtime import TextCompleted, TextDelta
+from t3cli.contracts.runtime import SessionStarted, TextCompleted, TextDelta
 from t3cli.engine import Engine
 from t3cli.reactor.ingest import FLUSH_BYTES, FLUSH_INTERVAL_S, TurnIngestor
 from t3cli.reactor.turns import TurnHandle
@@ -144,6 +144,46 @@ def test_only_text_completed_is_persisted_whole() -> None:
     out, shown = ingestor.feed(TextCompleted("i", "whole reply"))
     assert [(cmd.text, cmd.complete, cmd.chunk) for cmd in out] == [("whole reply", True, 0)]  # type: ignore[attr-defined]
     assert shown == "whole reply"
+
+
+def test_ingestor_skips_a_session_start_already_recorded() -> None:
+    fresh = TurnIngestor("t", "u", "echo")
+    out, _ = fresh.feed(SessionStarted("s-1"))
+    assert [(cmd.status, cmd.provider_session_id) for cmd in out] == [("running", "s-1")]  # type: ignore[attr-defined]
+    resumed = TurnIngestor("t", "u", "echo", recorded_session_id="s-1")
+    assert resumed.feed(SessionStarted("s-1")) == ([], "")  # same id: nothing to record
+    assert resumed.provider_session_id == "s-1"
+    out, _ = resumed.feed(SessionStarted("s-2"))  # a new provider session is recorded
+    assert [cmd.provider_session_id for cmd in out] == ["s-2"]  # type: ignore[attr-defined]
+
+
+def test_a_resumed_session_is_recorded_running_once_per_turn(
+    engine: Engine, db_path: Path, config: Config
+) -> None:
+    thread_id = create_thread(engine)
+
+    async def scenario() -> None:
+        async with reactor(db_path, config) as r:
+            queue(engine, thread_id, "first")
+            queue(engine, thread_id, "second")
+            await r.drain()
+
+    run(scenario())
+    statuses = [
+        row[0]
+        for row in engine.conn.execute(
+            "SELECT json_extract(payload, '$.status') FROM events"
+            " WHERE stream_id = ? AND type = 'thread.session-set' ORDER BY sequence",
+            (thread_id,),
+        )
+    ]
+    # first turn: running before launch, running with the new session id, ready;
+    # second turn (same provider session): running before launch, ready; then stopped at exit
+    assert statuses == ["running", "running", "ready", "running", "ready", "stopped"]
+    row = engine.conn.execute(
+        "SELECT status, provider_session_id FROM sessions WHERE thread_id = ?", (thread_id,)
+    ).fetchone()
+    assert row[0] == "stopped" and row[1] is not None
 
 
 def test_summary_barrier(engine: Engine, db_path: Path, config: Config) -> None:
