@@ -12,7 +12,7 @@ Recognised keys:
 
     [reactor]
     max_concurrent = 8                 # T3_MAX_CONCURRENT
-    poll_interval_ms = 50              # T3_POLL_INTERVAL_MS
+    poll_interval_ms = 20              # T3_POLL_INTERVAL_MS
     lease_ttl_s = 15                   # T3_LEASE_TTL_S
 
     [providers.NAME]                   # see README, "Providers"
@@ -41,7 +41,7 @@ DEFAULT_MAX_MESSAGE_CHARS = 120_000
 @dataclass(frozen=True)
 class ReactorSettings:
     max_concurrent: int = 8
-    poll_interval_ms: int = 50
+    poll_interval_ms: int = 20
     lease_ttl_s: float = 15.0
 
 
@@ -121,7 +121,7 @@ def load_config(path: Path | None) -> Config:
         reactor_raw.get("max_concurrent", 8), int, "reactor.max_concurrent", path
     )
     poll_ms = _expect(
-        reactor_raw.get("poll_interval_ms", 50), int, "reactor.poll_interval_ms", path
+        reactor_raw.get("poll_interval_ms", 20), int, "reactor.poll_interval_ms", path
     )
     lease_ttl = _expect(
         reactor_raw.get("lease_ttl_s", 15.0), (int, float), "reactor.lease_ttl_s", path

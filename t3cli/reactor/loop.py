@@ -69,7 +69,7 @@ class ReactorOptions:
     thread_ids: frozenset[str] | None = None  # scope: these threads only
     project_id: str | None = None  # scope: this project's threads only
     max_concurrent: int = 8
-    poll_interval_s: float = 0.05
+    poll_interval_s: float = 0.02
     lease_ttl_s: float = 15.0
     recover: RecoverMode = "at-most-once"
     adopt: bool = True  # claim threads with work at start and on every lease tick

@@ -1,6 +1,6 @@
 """Watching the log: notice new events within one poll interval and hand them on, in order.
 
-Every `interval_s` (default 50 ms) the watcher asks its read connection for `PRAGMA data_version`,
+Every `interval_s` (default 20 ms) the watcher asks its read connection for `PRAGMA data_version`,
 which changes whenever another connection commits — one cheap read while nothing happens. When it
 changed (or a previous read stopped at a page limit) it reads the events after its cursor, in
 pages, and passes each page to `sink` in sequence order. Guarantees: every event after the
