@@ -6,7 +6,10 @@ Guarantees:
 - `catch_up` applies **every** event after each cursor, in batches, until the log is exhausted —
   there is no cap on how far behind a projector may be.
 - A projector that has no cursor yet, or whose `version` changed, is cleared and rebuilt from
-  sequence 0 by itself.
+  sequence 0 by itself. Inside one transaction (`catch_up_in_transaction`, hence `t3 replay`)
+  such a rebuild from zero takes the fast path of `store.bulk` (the same rows, folded in memory
+  and written once); the handlers remain the semantics of record and take over whenever the
+  fast path cannot mirror them exactly.
 - Outside a transaction, each batch commits on its own, so a long catch-up never holds the write
   lock for long; inside one (the append path), everything joins the caller's transaction.
 """
@@ -24,7 +27,7 @@ else:  # a cheap dataclass at run time; see t3cli.contracts._record
 
 from t3cli.contracts.events import EventRecord
 from t3cli.contracts.ids import utc_now
-from t3cli.store import eventlog
+from t3cli.store import bulk, eventlog
 from t3cli.store.db import write_transaction
 from t3cli.store.projectors import Projector
 from t3cli.store.projectors.base import Handler
@@ -197,12 +200,42 @@ def catch_up_in_transaction(
     head = eventlog.head(conn)
     total = max(0, head - low)
     done = 0
+    fresh = [p for p in projectors if cursors[p.name] == 0]
+    if fresh and head > 0:
+        done = rebuild_from_zero(conn, conn, fresh, cursors, {p.name: head for p in fresh},
+                                 progress=progress, total=total)  # fmt: skip
+        low = min(cursors.values(), default=0)
+        if low < head:  # some projectors are left to the handlers: they read the log again
+            done = 0
     for batch in eventlog.iter_after(conn, low, batch_size=batch_size, until=head):
         apply_events(conn, projectors, batch, cursors)
         done += len(batch)
         if progress is not None:
             progress(min(done, total), total)
     return done
+
+
+def rebuild_from_zero(
+    read: sqlite3.Connection,
+    write: sqlite3.Connection,
+    projectors: Sequence[Projector],
+    cursors: dict[str, int],
+    limits: dict[str, int],
+    *,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> int:
+    """Inside `write`'s write transaction, rebuild `projectors` (cursors at 0, tables empty) from
+    `read`'s events up to `limits[name]` by the fast path where it applies, advancing their
+    cursors in `cursors` and in `write`. Projectors it leaves alone keep cursor 0 for the
+    handlers. Returns the number of events read (0 if nothing was rebuilt)."""
+    outcome = bulk.rebuild(read, write, projectors, limits, progress=progress, total=total)
+    for projector in outcome.rebuilt:
+        last = outcome.applied.get(projector.name, 0)
+        if last > cursors[projector.name]:
+            advance_cursor(write, projector, last)
+            cursors[projector.name] = last
+    return outcome.read
 
 
 def catch_up(

@@ -1,9 +1,12 @@
 """Replay: rebuild every projection from the log, or prove the live ones equal a rebuild.
 
 `rebuild` clears all projections and re-applies the whole log in one write transaction, so readers
-see either the old projections or the complete new ones. `check` rebuilds into a scratch database
-and compares row by row with the live projections in one read snapshot; it never writes to live
-rows (it first lets lagging asynchronous projectors catch up, which is their normal operation).
+see either the old projections or the complete new ones. Both `rebuild` and `check`'s scratch
+rebuild take the fast path of `store.bulk` (rows folded in memory, written once per table), which
+falls back to the per-event handlers whenever it cannot mirror them exactly. `check` rebuilds
+into a scratch database and compares row by row with the live projections in one read snapshot;
+it never writes to live rows (it first lets lagging asynchronous projectors catch up, which is
+their normal operation).
 """
 
 from __future__ import annotations
@@ -145,9 +148,14 @@ def check(
                 report = CheckReport(head=head)
                 with write_transaction(scratch):
                     cursors = pipeline.prepare(scratch, projectors)
+                    limits = {p.name: live_cursors.get(p.name, 0) for p in projectors}
+                    pipeline.rebuild_from_zero(
+                        conn, scratch, projectors, cursors, limits, progress=progress, total=head
+                    )
+                    rest = [p for p in projectors if cursors[p.name] == 0 and limits[p.name] > 0]
                     done = 0
-                    for batch in eventlog.iter_after(conn, 0, until=head):
-                        for projector in projectors:
+                    for batch in eventlog.iter_after(conn, 0, until=head) if rest else ():
+                        for projector in rest:
                             limit = live_cursors.get(projector.name, 0)
                             events = [ev for ev in batch if ev.sequence <= limit]
                             pipeline.apply_events(scratch, [projector], events, cursors)
