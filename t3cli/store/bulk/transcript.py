@@ -1,0 +1,86 @@
+"""The folds of the `messages` and `activities` tables: mirror `store.projectors.transcript`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from t3cli.store.bulk._base import Fold, Payload, Unsupported, _key, _nullable, _opt, _req
+from t3cli.store.projectors.core import ACTIVITIES, MESSAGES
+from t3cli.store.projectors.transcript import _encode_detail
+
+
+class MessagesFold(Fold):
+    projector = MESSAGES
+    columns = {
+        "messages": (
+            "message_id", "thread_id", "sequence", "role", "text", "turn_id", "queue_item_id",
+            "complete", "created_at", "updated_at",
+        )
+    }  # fmt: skip
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Any]] = {}
+
+    def handlers(self) -> dict[str, Callable[[int, str, Payload], None]]:
+        return {
+            "thread.message-sent": self.sent,
+            "thread.turn-start-requested": self.turn_requested,
+        }
+
+    def sent(self, seq: int, at: str, p: Payload) -> None:
+        mid, text = _key(p, "message_id"), p["text"]
+        if type(text) is not str:
+            raise Unsupported("text")
+        tid, role = _req(p, "thread_id"), _req(p, "role")
+        turn_id, item = _opt(p, "turn_id"), _opt(p, "queue_item_id")
+        complete = 1 if p.get("complete", True) else 0
+        row = self.rows.get(mid)
+        if row is None:
+            self.rows[mid] = [mid, tid, seq, role, text, turn_id, item, complete, at, at]
+            return
+        row[4] += text
+        row[7] = complete
+        row[9] = at
+
+    def turn_requested(self, seq: int, at: str, p: Payload) -> None:
+        if p.get("queue_item_id") is not None:
+            turn_id = _nullable(p, "turn_id")
+            row = self.rows.get(_key(p, "message_id"))
+            if row is not None:
+                row[5] = turn_id
+
+    def tables(self) -> dict[str, list[list[Any]]]:
+        return {"messages": list(self.rows.values())}
+
+
+class ActivitiesFold(Fold):
+    projector = ACTIVITIES
+    columns = {
+        "activities": (
+            "activity_id", "thread_id", "turn_id", "sequence", "kind", "summary", "status",
+            "detail", "created_at",
+        )
+    }  # fmt: skip
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Any]] = {}
+
+    def handlers(self) -> dict[str, Callable[[int, str, Payload], None]]:
+        return {"thread.activity-appended": self.appended}
+
+    def appended(self, seq: int, at: str, p: Payload) -> None:
+        aid = _key(p, "activity_id")
+        tid, turn_id, kind = _req(p, "thread_id"), _req(p, "turn_id"), _req(p, "kind")
+        summary, status = _req(p, "summary"), _opt(p, "status")
+        detail = _encode_detail(p.get("detail") or {})
+        row = self.rows.get(aid)
+        if row is None:
+            self.rows[aid] = [aid, tid, turn_id, seq, kind, summary, status, detail, at]
+            return
+        row[5] = summary
+        row[6] = status
+        row[7] = detail
+
+    def tables(self) -> dict[str, list[list[Any]]]:
+        return {"activities": list(self.rows.values())}
