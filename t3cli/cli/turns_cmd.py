@@ -117,24 +117,13 @@ def retry(
     from t3cli.cli.writes import command_id as make_command_id
     from t3cli.cli.writes import dispatch, item_of
     from t3cli.contracts.commands import QueuedTurnRetry
-    from t3cli.errors import Rejected
-    from t3cli.store import queries
 
     env = current_env()
     conn = env.connect()
     ref = resolve_target(conn, thread, command_id)
-    if item is not None:
-        queue_item_id = resolve_item_id(conn, ref, item, command_id)
-    elif command_id and queries.command_recorded(conn, command_id):
-        queue_item_id = ""  # a replay: the engine answers from the receipt
-    else:
-        failed = [q for q in queries.queue_items(conn, ref.thread_id) if q.status == "failed"]
-        if not failed:
-            raise Rejected(
-                f"thread {ref.thread_id[:8]} has no failed queued turn to retry",
-                hint=f"`t3 queue list {ref.thread_id[:8]}` shows its queue",
-            )
-        queue_item_id = failed[0].queue_item_id
+    # Without ITEM the decider picks the failed head under the write lock; its "nothing to
+    # retry" is then a recorded rejection, so a retried --command-id gets the same answer.
+    queue_item_id = resolve_item_id(conn, ref, item, command_id) if item is not None else None
     cid = make_command_id(command_id)
     result = dispatch(
         env, QueuedTurnRetry(command_id=cid, thread_id=ref.thread_id, queue_item_id=queue_item_id)

@@ -125,7 +125,9 @@ class TurnQueue(CommandBase):
 class QueuedTurnRetry(CommandBase):
     TYPE: ClassVar[str] = "thread.queued-turn.retry"
     thread_id: str
-    queue_item_id: str
+    # None: the first failed item in queue order, chosen under the write lock, so that a retried
+    # --command-id can never see "nothing to retry" once and succeed the next time.
+    queue_item_id: str | None = None
     type: Literal["thread.queued-turn.retry"] = "thread.queued-turn.retry"
 
 

@@ -288,12 +288,21 @@ def _turn_queue(cmd: c.TurnQueue, state: DecisionState, limits: Limits) -> list[
 
 def _retry(cmd: c.QueuedTurnRetry, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     thread = _writable(state, cmd.thread_id)
-    item = _item(thread, cmd.queue_item_id)
+    if cmd.queue_item_id is None:
+        failed = [i for i in thread.queue if i.status == "failed"]
+        if not failed:
+            raise CommandRejected(
+                f"thread {cmd.thread_id[:8]} has no failed queued turn to retry",
+                hint=f"`t3 queue list {cmd.thread_id[:8]}` shows its queue",
+            )
+        item = failed[0]
+    else:
+        item = _item(thread, cmd.queue_item_id)
     if item.status != "failed":
         raise CommandRejected(
-            f"queued turn {cmd.queue_item_id[:8]} is {item.status}; only a failed item is retried"
+            f"queued turn {item.queue_item_id[:8]} is {item.status}; only a failed item is retried"
         )
-    return [_ev(e.QueuedTurnRequeued(thread_id=cmd.thread_id, queue_item_id=cmd.queue_item_id))]
+    return [_ev(e.QueuedTurnRequeued(thread_id=cmd.thread_id, queue_item_id=item.queue_item_id))]
 
 
 def _cancel(cmd: c.QueuedTurnCancel, state: DecisionState, _: Limits) -> list[e.NewEvent]:
