@@ -13,7 +13,7 @@ Recognised keys:
     [reactor]
     max_concurrent = 8                 # T3_MAX_CONCURRENT
     poll_interval_ms = 20              # T3_POLL_INTERVAL_MS
-    lease_ttl_s = 15                   # T3_LEASE_TTL_S
+    lease_ttl_s = 15
 
     [providers.NAME]                   # see README, "Providers"
     kind = "echo" | "codex" | "claude" | "command"
