@@ -17,9 +17,6 @@ from t3cli.engine import Engine
 from t3cli.store.db import connect
 
 CONFIG = """
-[reactor]
-poll_interval_ms = 50
-
 [providers.echo]
 kind = "echo"
 delay_s = 0
