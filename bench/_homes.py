@@ -17,6 +17,8 @@ from t3cli.engine import Engine
 from t3cli.store.db import connect
 
 CONFIG = """
+[reactor]
+
 [providers.echo]
 kind = "echo"
 delay_s = 0
