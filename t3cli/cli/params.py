@@ -1,6 +1,7 @@
 """Parameters shared by `t3` commands, as `Annotated` aliases.
 
-Deliberately tiny and import-free beyond typer: every command module imports it at start-up, and
+Deliberately tiny and import-free beyond typer (and `t3cli.cli.completion`, which the root group
+needs anyway): every command module imports it at start-up, and
 start-up is what `t3 queue` and every TAB completion pay for. (Command modules also avoid
 `from __future__ import annotations`: typer would then `eval` every annotation string twice per
 command while building the command tree, on every run.)
@@ -9,6 +10,8 @@ command while building the command tree, on every run.)
 from typing import Annotated
 
 import typer
+
+from t3cli.cli.completion import THREAD
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON (shapes: README, 'JSON output').")
@@ -22,7 +25,12 @@ CommandIdOption = Annotated[
     ),
 ]
 ThreadArg = Annotated[
-    str, typer.Argument(metavar="THREAD", help="Id, unique id prefix, exact title, or @last.")
+    str,
+    typer.Argument(
+        metavar="THREAD",
+        click_type=THREAD,  # TAB completes id prefixes of threads (titles as help), and @last
+        help="Id, unique id prefix, exact title, or @last.",
+    ),
 ]
 MessageArg = Annotated[
     str, typer.Argument(metavar="MESSAGE|-", help="The message text; `-` reads standard input.")

@@ -217,6 +217,45 @@ def last_active_thread(conn: sqlite3.Connection) -> ThreadRef | None:
     return ThreadRef(row[0], row[1], bool(row[2])) if row else None
 
 
+_UNPROJECTED_SCAN = 1000  # at most this many newest events looked at by `thread_completions`
+
+
+def thread_completions(
+    conn: sqlite3.Connection, incomplete: str, limit: int = 50
+) -> list[ThreadRef]:
+    """Candidates for completing a THREAD: non-deleted threads whose id starts with `incomplete`
+    (case-insensitively) or whose title does (ASCII case-insensitively), at most `limit`, most
+    recently active first.
+
+    For read-only connections (TAB completion), which cannot catch the asynchronous
+    `thread_summaries` projection up: activity it has not applied yet counts too (from the newest
+    1,000 events at most), and a thread it has not reached yet ranks by its creation."""
+    prefix = incomplete.lower()
+    pattern = incomplete.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = "t.title LIKE ? ESCAPE '\\'"
+    params: list[object] = [_UNPROJECTED_SCAN, pattern]
+    if _is_hex(prefix):
+        where += " OR (t.thread_id >= ? AND t.thread_id < ?)"
+        params += [prefix, prefix + "g"]
+    params.append(limit)
+    # NOT INDEXED: a rowid range over the newest events, never a walk of `events_stream`.
+    rows = conn.execute(
+        "WITH unprojected AS (SELECT stream_id, max(sequence) AS sequence FROM events NOT INDEXED"
+        " WHERE stream_kind = 'thread' AND sequence > max("
+        "  coalesce((SELECT last_applied_sequence FROM projection_state"
+        "   WHERE projector = 'thread_summaries'), 0),"
+        "  coalesce((SELECT max(sequence) FROM events), 0) - ?)"
+        " GROUP BY stream_id)"
+        " SELECT t.thread_id, t.title, t.archived FROM threads t"
+        " LEFT JOIN thread_summaries s ON s.thread_id = t.thread_id"
+        " LEFT JOIN unprojected u ON u.stream_id = t.thread_id"
+        f" WHERE NOT t.deleted AND ({where}) ORDER BY"
+        " coalesce(u.sequence, s.last_activity_sequence, t.created_sequence) DESC LIMIT ?",
+        params,
+    ).fetchall()
+    return [ThreadRef(row[0], row[1], bool(row[2])) for row in rows]
+
+
 # --- threads -----------------------------------------------------------------------------------
 
 _THREAD_COLUMNS = (

@@ -51,3 +51,15 @@ def test_completion_imports_nothing_heavy_nor_the_store(base_env):
     modules = _imported([], env)
     assert _heavy(modules) == []
     assert not any(m.startswith("t3cli.store") for m in modules)
+
+
+def test_thread_completion_imports_nothing_heavy(base_env, thread):
+    tid = thread("fast")
+    env = dict(base_env, _T3_COMPLETE="bash_complete", COMP_WORDS="t3 show ", COMP_CWORD="2")
+    modules = _imported([], env)
+    assert "t3cli.store.queries" in modules  # it really did query
+    assert _heavy(modules) == []
+    assert not any(m.startswith(("t3cli.store.db", "t3cli.store.barrier")) for m in modules)
+    env["COMP_WORDS"] = f"t3 run --thread {tid[:4]}"
+    env["COMP_CWORD"] = "3"
+    assert _heavy(_imported([], env)) == []
