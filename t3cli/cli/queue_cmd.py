@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from click.shell_completion import CompletionItem
 from typer.core import TyperGroup
 
 from t3cli.cli.app import current_env
@@ -29,6 +30,15 @@ class QueueGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = [DEFAULT_SUBCOMMAND, *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        # `t3 queue <TAB>`: the first word is a subcommand *or* a THREAD (the implicit `add`).
+        items = super().shell_complete(ctx, incomplete)
+        if not incomplete.startswith("-"):
+            from t3cli.cli.completion import thread_candidates
+
+            items += thread_candidates(incomplete)
+        return items
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(

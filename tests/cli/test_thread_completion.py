@@ -173,3 +173,12 @@ def test_bash_completes_thread_ids(thread, t3_home):
     assert tab("t3 show ''", 2) == ["@last", newer[:8], older[:8]]
     assert tab(f"t3 show {older[:6]}", 2) == [older[:8]]
     assert tab("t3 show new", 2) == [newer[:8]]
+
+
+def test_queue_offers_its_subcommands_and_threads(complete, thread):
+    """`t3 queue <TAB>`: the first word is a subcommand or a THREAD (the implicit `add`)."""
+    tid = thread("queue target")
+    offered = complete("t3 queue ")
+    assert {"list", "cancel", "move"} <= set(offered)
+    assert tid[:8] in offered
+    assert complete(f"t3 queue {tid[:3]}") == [tid[:8]]
