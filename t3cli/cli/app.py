@@ -5,7 +5,6 @@ exit with their documented code — never a traceback. Anything else is a bug: i
 message and exits 1 (set T3_DEBUG=1 for the traceback).
 """
 
-
 import importlib
 import os
 import sys
