@@ -330,3 +330,18 @@ def test_check_rebuilds_each_projector_up_to_its_own_cursor(log: Log) -> None:
     log.queue("T", "q1")  # not yet projected by anyone
     report = replay.check(log.conn)
     assert report.ok, [d.describe() for d in report.differences]
+
+
+def test_activity_detail_memo_encodes_like_the_handler() -> None:
+    """The memo of encoded details never confuses values that compare equal but encode apart."""
+    from t3cli.store.bulk import ActivitiesFold
+    from t3cli.store.projectors.transcript import _encode_detail
+
+    fold = ActivitiesFold()
+    details = [
+        {"a": 1}, {"a": True}, {"a": 1.0}, {"a": 0.0}, {"a": -0.0}, {"a": None}, {"a": "1"},
+        {"b": 2, "a": 1}, {"a": 1, "b": 2}, {"a": [1]}, {"a": {"b": 1}}, [1], "x", {},
+    ]  # fmt: skip
+    for _ in range(2):
+        for detail in details:
+            assert fold.detail(detail) == _encode_detail(detail)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from t3cli.contracts.events import EVENT_TYPES
 from t3cli.store import eventlog
@@ -64,13 +65,16 @@ def fold_log(
     for it (0 if none). Raises `Unsupported` (or whatever the handlers would also raise)."""
     folds = [FOLDS[id(p)]() for p in projectors]
     until = max(limits.values(), default=0)
-    # Per event type, the handlers of every fold, in projector order, with each one's limit.
-    routes: dict[str, list[tuple[int, Callable[[int, str, Payload], None]]]] = {}
+    # Per event type: the schema version below which a payload is upcast, and the handlers of
+    # every fold in projector order (each with its limit, unless every limit covers the log).
+    current = {name: cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items()}
+    limited = any(limits[fold.projector.name] < until for fold in folds)
+    routes: dict[str, tuple[int, list[Any]]] = {}
     for fold in folds:
         limit = limits[fold.projector.name]
         for event_type, handler in fold.handlers().items():
-            routes.setdefault(event_type, []).append((limit, handler))
-    current = {name: cls.SCHEMA_VERSION for name, cls in EVENT_TYPES.items()}
+            entry = routes.setdefault(event_type, (current.get(event_type, 0), []))
+            entry[1].append((limit, handler) if limited else handler)
     last = 0
     done = 0
     decode = _raw_decode
@@ -83,10 +87,10 @@ def fold_log(
         if not rows:
             break
         for seq, type_, text, version, at in rows:
-            handlers = routes.get(type_)
-            if handlers is None:
+            route = routes.get(type_)
+            if route is None:
                 continue
-            if version < current.get(type_, 0):
+            if version < route[0]:
                 payload = _upcast_payload(read, seq)
             else:
                 payload, end = decode(text)
@@ -94,8 +98,12 @@ def fold_log(
                     raise Unsupported("payload with trailing text")
             if type(payload) is not dict:
                 raise Unsupported("payload")
-            for limit, handler in handlers:
-                if seq <= limit:
+            if limited:
+                for limit, handler in route[1]:
+                    if seq <= limit:
+                        handler(seq, at, payload)
+            else:
+                for handler in route[1]:
                     handler(seq, at, payload)
         last = rows[-1][0]
         done += len(rows)

@@ -9,6 +9,9 @@ from t3cli.store.bulk._base import Fold, Payload, Unsupported, _key, _nullable, 
 from t3cli.store.projectors.core import ACTIVITIES, MESSAGES
 from t3cli.store.projectors.transcript import _encode_detail
 
+MEMO_LIMIT = 4096
+_MEMO_TYPES = frozenset((str, int, bool, type(None)))
+
 
 class MessagesFold(Fold):
     projector = MESSAGES
@@ -65,15 +68,36 @@ class ActivitiesFold(Fold):
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Any]] = {}
+        # Encoded details of flat objects, keyed by (key, type, value) items: activities of
+        # the same kind repeat their details, and encoding is the fold's main cost. The type
+        # keeps 1, 1.0 and True apart; floats are left out (0.0 == -0.0 encode differently).
+        self.details: dict[tuple[tuple[str, type, Any], ...], str] = {}
 
     def handlers(self) -> dict[str, Callable[[int, str, Payload], None]]:
         return {"thread.activity-appended": self.appended}
+
+    def detail(self, value: Any) -> str:
+        if type(value) is not dict:
+            return _encode_detail(value)
+        items = []
+        for k, v in value.items():
+            kind = type(v)
+            if kind not in _MEMO_TYPES:
+                return _encode_detail(value)
+            items.append((k, kind, v))
+        key = tuple(items)
+        encoded = self.details.get(key)
+        if encoded is None:
+            encoded = _encode_detail(value)
+            if len(self.details) < MEMO_LIMIT:
+                self.details[key] = encoded
+        return encoded
 
     def appended(self, seq: int, at: str, p: Payload) -> None:
         aid = _key(p, "activity_id")
         tid, turn_id, kind = _req(p, "thread_id"), _req(p, "turn_id"), _req(p, "kind")
         summary, status = _req(p, "summary"), _opt(p, "status")
-        detail = _encode_detail(p.get("detail") or {})
+        detail = self.detail(p.get("detail") or {})
         row = self.rows.get(aid)
         if row is None:
             self.rows[aid] = [aid, tid, turn_id, seq, kind, summary, status, detail, at]
