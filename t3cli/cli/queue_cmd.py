@@ -9,7 +9,8 @@ This is the hot path scripts and TAB completion run most: importing this module 
 and the CLI's own small modules only; the engine is imported when a command runs.
 """
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -18,6 +19,10 @@ from typer.core import TyperGroup
 
 from t3cli.cli.app import current_env
 from t3cli.cli.params import CommandIdOption, ItemArg, JsonOption, MessageArg, ThreadArg
+
+if TYPE_CHECKING:
+    from t3cli.contracts.commands import Command
+    from t3cli.engine import DispatchResult
 
 DEFAULT_SUBCOMMAND = "add"
 
@@ -114,31 +119,40 @@ def _report(json: bool, thread_id: str, cid: str, sequence: int, line: str, **id
         env.stdout.write(line + "\n")
 
 
-def cancel(
-    thread: ThreadArg, item: ItemArg, command_id: CommandIdOption = None, json: JsonOption = False
-) -> None:
-    """Remove a pending or failed item from the queue."""
+def _item_command(
+    thread: str,
+    item: str,
+    command_id: str | None,
+    build: Callable[[str, str, str], "Command"],
+) -> "tuple[str, str, DispatchResult, str]":
+    """Resolve THREAD and ITEM, dispatch `build(command id, thread id, queue item id)`, and return
+    (thread id, command id, result, the item the command acted on — from its events, so a replayed
+    --command-id reports the original item)."""
     from t3cli.cli.refs import resolve_item_id, resolve_target
     from t3cli.cli.writes import command_id as make_command_id
     from t3cli.cli.writes import dispatch, item_of
-    from t3cli.contracts.commands import QueuedTurnCancel
 
     env = current_env()
     conn = env.connect()
     ref = resolve_target(conn, thread, command_id)
     cid = make_command_id(command_id)
-    result = dispatch(
-        env,
-        QueuedTurnCancel(
-            command_id=cid,
-            thread_id=ref.thread_id,
-            queue_item_id=resolve_item_id(conn, ref, item, command_id),
-        ),
+    result = dispatch(env, build(cid, ref.thread_id, resolve_item_id(conn, ref, item, command_id)))
+    return ref.thread_id, cid, result, item_of(result)
+
+
+def cancel(
+    thread: ThreadArg, item: ItemArg, command_id: CommandIdOption = None, json: JsonOption = False
+) -> None:
+    """Remove a pending or failed item from the queue."""
+    from t3cli.contracts.commands import QueuedTurnCancel
+
+    thread_id, cid, result, item_id = _item_command(
+        thread,
+        item,
+        command_id,
+        lambda cid, tid, qid: QueuedTurnCancel(command_id=cid, thread_id=tid, queue_item_id=qid),
     )
-    item_id = item_of(result)
-    _report(
-        json, ref.thread_id, cid, result.sequence, f"cancelled {item_id}", queue_item_id=item_id
-    )
+    _report(json, thread_id, cid, result.sequence, f"cancelled {item_id}", queue_item_id=item_id)
 
 
 def move(
@@ -149,28 +163,19 @@ def move(
     json: JsonOption = False,
 ) -> None:
     """Move a pending or failed item to position N of its queue."""
-    from t3cli.cli.refs import resolve_item_id, resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch, item_of
     from t3cli.contracts.commands import QueuedTurnMove
 
-    env = current_env()
-    conn = env.connect()
-    ref = resolve_target(conn, thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(
-        env,
-        QueuedTurnMove(
-            command_id=cid,
-            thread_id=ref.thread_id,
-            queue_item_id=resolve_item_id(conn, ref, item, command_id),
-            to_position=to,
+    thread_id, cid, result, item_id = _item_command(
+        thread,
+        item,
+        command_id,
+        lambda cid, tid, qid: QueuedTurnMove(
+            command_id=cid, thread_id=tid, queue_item_id=qid, to_position=to
         ),
     )
-    item_id = item_of(result)
     position = result.events[0].payload.get("to_position", to) if result.events else to
     _report(
-        json, ref.thread_id, cid, result.sequence, f"moved {item_id} to {position}",
+        json, thread_id, cid, result.sequence, f"moved {item_id} to {position}",
         queue_item_id=item_id, position=position,
     )  # fmt: skip
 
