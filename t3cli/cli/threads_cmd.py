@@ -210,36 +210,35 @@ def rename(
     _done(env, "renamed", ref._replace(title=title), cid=cid, sequence=result.sequence, json=json)
 
 
-def archive(
-    thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
+def _thread_command(
+    thread: str, command_id: str | None, json: bool, verb: str, kind: str
 ) -> None:
-    """Archive a thread: hidden from `t3 threads`, read-only until unarchived."""
+    """Dispatch the thread-only command `kind` ("archive" or "unarchive") and report `verb`."""
     from t3cli.cli.refs import resolve_target
     from t3cli.cli.writes import command_id as make_command_id
     from t3cli.cli.writes import dispatch
-    from t3cli.contracts.commands import ThreadArchive
+    from t3cli.contracts.commands import ThreadArchive, ThreadUnarchive
 
     env = current_env()
     ref = resolve_target(env.connect(), thread, command_id)
     cid = make_command_id(command_id)
-    result = dispatch(env, ThreadArchive(command_id=cid, thread_id=ref.thread_id))
-    _done(env, "archived", ref, cid=cid, sequence=result.sequence, json=json)
+    command_type = ThreadArchive if kind == "archive" else ThreadUnarchive
+    result = dispatch(env, command_type(command_id=cid, thread_id=ref.thread_id))
+    _done(env, verb, ref, cid=cid, sequence=result.sequence, json=json)
+
+
+def archive(
+    thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
+) -> None:
+    """Archive a thread: hidden from `t3 threads`, read-only until unarchived."""
+    _thread_command(thread, command_id, json, "archived", "archive")
 
 
 def unarchive(
     thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
 ) -> None:
     """Bring an archived thread back."""
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch
-    from t3cli.contracts.commands import ThreadUnarchive
-
-    env = current_env()
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(env, ThreadUnarchive(command_id=cid, thread_id=ref.thread_id))
-    _done(env, "unarchived", ref, cid=cid, sequence=result.sequence, json=json)
+    _thread_command(thread, command_id, json, "unarchived", "unarchive")
 
 
 def rm(
