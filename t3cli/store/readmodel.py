@@ -8,6 +8,7 @@ independent of the log's length.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -84,36 +85,47 @@ def bootstrap(conn: sqlite3.Connection, *, thread_ids: set[str] | None = None) -
 
 def _load(conn: sqlite3.Connection, thread_ids: set[str] | None) -> ReadModel:
     model = ReadModel(head=eventlog.head(conn))
+    # A reactor scoped to some threads (`t3 send`, `t3 run --thread`) reads only their rows: the
+    # filter runs in SQL over the primary keys and indexes, not in Python over every thread.
+    params: tuple[str, ...] = ()
+    if thread_ids is not None:
+        params = (json.dumps(sorted(thread_ids)),)
 
-    def wanted(thread_id: str) -> bool:
-        return thread_ids is None or thread_id in thread_ids
+    def scope(column: str) -> str:
+        if thread_ids is None:
+            return ""
+        return f" AND {column} IN (SELECT value FROM json_each(?))"
 
     for row in conn.execute(
         "SELECT t.thread_id, t.project_id, p.path, t.provider, t.model, t.title, t.archived,"
         " t.deleted FROM threads t JOIN projects p ON p.project_id = t.project_id"
-        " WHERE t.deleted = 0"
+        " WHERE t.deleted = 0" + scope("t.thread_id"),
+        params,
     ).fetchall():
-        if wanted(row[0]):
-            model.threads[row[0]] = ThreadInfo(
-                row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7])
-            )
+        model.threads[row[0]] = ThreadInfo(
+            row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7])
+        )
     for row in conn.execute(
         "SELECT thread_id, status, provider_session_id, stop_requested FROM sessions"
+        " WHERE 1" + scope("thread_id"),
+        params,
     ).fetchall():
-        if wanted(row[0]):
-            model.sessions[row[0]] = SessionInfo(row[0], row[1], row[2], bool(row[3]))
+        model.sessions[row[0]] = SessionInfo(row[0], row[1], row[2], bool(row[3]))
     for row in conn.execute(
         "SELECT queue_item_id, thread_id, message_id, position, status, attempts, turn_id,"
-        " failure_reason FROM queued_turns ORDER BY thread_id, position"
+        " failure_reason FROM queued_turns WHERE 1"
+        + scope("thread_id")
+        + " ORDER BY thread_id, position",
+        params,
     ).fetchall():
-        if wanted(row[1]):
-            model.queues.setdefault(row[1], []).append(QueuedTurnInfo(*row))
+        model.queues.setdefault(row[1], []).append(QueuedTurnInfo(*row))
     for row in conn.execute(
         "SELECT turn_id, thread_id, message_id, queue_item_id, status, interrupt_requested,"
         " requested_sequence FROM turns WHERE status IN ('requested', 'running')"
+        + scope("thread_id"),
+        params,
     ).fetchall():
-        if wanted(row[1]):
-            model.active_turns[row[1]] = ActiveTurnInfo(
-                row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6]
-            )
+        model.active_turns[row[1]] = ActiveTurnInfo(
+            row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6]
+        )
     return model

@@ -172,3 +172,27 @@ def test_lagging_bootstrap_works_with_every_event_before_the_cursors_unreadable(
 
     assert model == expected
     assert model.head > cursor
+
+
+def test_a_scoped_bootstrap_loads_only_its_threads_and_filters_in_sql(
+    engine, fresh_db, make_thread
+) -> None:
+    from t3cli.contracts import commands as c
+    from t3cli.contracts.ids import new_id
+    from t3cli.store import readmodel
+
+    mine, other = make_thread(engine), make_thread(engine)
+    for thread in (mine, other):
+        engine.dispatch(
+            c.TurnQueue(command_id=new_id(), thread_id=thread, queue_item_id=new_id(),
+                        message_id=new_id(), text="hi")
+        )  # fmt: skip
+    statements: list[str] = []
+    fresh_db.set_trace_callback(statements.append)
+    try:
+        model = readmodel.bootstrap(fresh_db, thread_ids={mine})
+    finally:
+        fresh_db.set_trace_callback(None)
+    assert set(model.threads) == {mine} and set(model.queues) == {mine}
+    reads = [s for s in statements if "FROM queued_turns" in s or "FROM threads t" in s]
+    assert reads and all("json_each" in s for s in reads)
