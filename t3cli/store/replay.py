@@ -21,7 +21,7 @@ from typing import Any
 
 from t3cli.store import eventlog, pipeline
 from t3cli.store.db import connect, translate, write_transaction
-from t3cli.store.projectors import ALL_PROJECTORS, Projector
+from t3cli.store.projectors import ALL_PROJECTORS, ASYNC_PROJECTORS, Projector
 
 MAX_REPORTED = 50
 # A full replay rewrites every projection page in one transaction. SQLite's default page cache
@@ -133,7 +133,7 @@ def check(
 
     Each projector is rebuilt exactly up to its own live cursor, inside one read snapshot of the
     live database, so concurrent writers cannot produce false differences."""
-    pipeline.catch_up(conn, [p for p in projectors if p.name == "thread_summaries"])
+    pipeline.catch_up(conn, [p for p in projectors if p in ASYNC_PROJECTORS])
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="t3-replay-check-") as tmp:
         scratch = connect(Path(tmp) / "scratch.db", durability="normal")
         scratch.execute(f"PRAGMA cache_size = -{REPLAY_CACHE_KIB}")
