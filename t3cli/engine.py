@@ -30,6 +30,7 @@ from t3cli.domain.rejections import CommandRejected
 from t3cli.domain.state import (
     ACTIVE_TURN_STATES,
     DecisionState,
+    MessageState,
     ProjectState,
     QueueItemState,
     ThreadState,
@@ -74,6 +75,11 @@ def load_state(conn: sqlite3.Connection, command: c.Command) -> DecisionState:
     if thread_id is not None:
         state.thread = _load_thread(conn, thread_id, getattr(command, "turn_id", None))
     state.ids_in_use = _ids_in_use(conn, command)
+    if isinstance(command, c.MessageAppend):
+        row = conn.execute(
+            "SELECT thread_id, turn_id FROM messages WHERE message_id = ?", (command.message_id,)
+        ).fetchone()
+        state.message = MessageState(*row) if row else None
     return state
 
 
@@ -202,7 +208,7 @@ class Engine:
         receipt = eventlog.get_receipt(conn, command.command_id)
         if receipt is not None:
             if receipt.status == "accepted":
-                events = eventlog.events_of_command(conn, command.command_id)
+                events = eventlog.events_of_command(conn, receipt)
                 return DispatchResult(command.command_id, tuple(events), duplicate=True)
             return CommandRejected(
                 receipt.error or "rejected",

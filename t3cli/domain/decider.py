@@ -516,6 +516,17 @@ def _turn_completed(cmd: c.TurnCompletedCmd, state: DecisionState, _: Limits) ->
 
 def _message_append(cmd: c.MessageAppend, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     _thread(state, cmd.thread_id, allow_deleted=True)
+    # Chunk 0 creates the message; every later chunk extends that same message of that same
+    # turn. Anything else would put text into another thread's transcript, or drop it.
+    message = state.message
+    if cmd.chunk == 0:
+        if message is not None:
+            raise CommandRejected(f"message {cmd.message_id} already exists")
+    elif message is None or (message.thread_id, message.turn_id) != (cmd.thread_id, cmd.turn_id):
+        raise CommandRejected(
+            f"no message {cmd.message_id} of turn {cmd.turn_id} to append chunk {cmd.chunk} to",
+            kind="not_found",
+        )
     return [
         _ev(
             e.MessageSent(

@@ -73,6 +73,14 @@ class ThreadState:
         return any(item.status in ("pending", "sending") for item in self.queue)
 
 
+@dataclass(frozen=True)
+class MessageState:
+    """An existing message, for `message.append`: whose it is."""
+
+    thread_id: str
+    turn_id: str | None
+
+
 @dataclass
 class DecisionState:
     project: ProjectState | None = None
@@ -80,3 +88,5 @@ class DecisionState:
     thread: ThreadState | None = None
     # Of the ids the command would introduce (turn, message, queue item), those already in use.
     ids_in_use: frozenset[str] = frozenset()
+    # For message.append: the message appended to, if it exists.
+    message: MessageState | None = None

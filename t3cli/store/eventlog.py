@@ -205,9 +205,15 @@ def iter_after(
         cursor = batch[-1].sequence
 
 
-def events_of_command(conn: sqlite3.Connection, command_id: str) -> list[EventRecord]:
+def events_of_command(conn: sqlite3.Connection, receipt: Receipt) -> list[EventRecord]:
+    """The events an accepted command appended, in order: its receipt's sequence range (one
+    command's events are appended in one transaction, so they are contiguous)."""
+    if receipt.first_sequence is None or receipt.result_sequence is None:
+        return []
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM events WHERE command_id = ? ORDER BY sequence", (command_id,)
+        f"SELECT {_COLUMNS} FROM events WHERE sequence BETWEEN ? AND ? AND command_id = ?"
+        " ORDER BY sequence",
+        (receipt.first_sequence, receipt.result_sequence, receipt.command_id),
     ).fetchall()
     return [_record(row) for row in rows]
 

@@ -12,6 +12,7 @@ from t3cli.domain.decider import DEFAULT_MAX_MESSAGE_CHARS, Limits, decide
 from t3cli.domain.rejections import CommandRejected
 from t3cli.domain.state import (
     DecisionState,
+    MessageState,
     ProjectState,
     QueueItemState,
     ThreadState,
@@ -516,3 +517,26 @@ def test_a_busy_start_checks_the_ids_it_queues_under() -> None:
     assert types(decide(start(when_busy="queue", qid="q-new"), st))[-1] == "thread.turn-queued"
     st.ids_in_use = frozenset({"q-new"})
     rejected(start(when_busy="queue", qid="q-new"), st, kind="invalid")
+
+
+def append(chunk: int, *, thread_id: str = T, turn_id: str = "turn-1") -> c.MessageAppend:
+    return c.MessageAppend(
+        command_id="cmd", actor="reactor", thread_id=thread_id, turn_id=turn_id,
+        message_id="m-1", text="part", complete=False, chunk=chunk,
+    )  # fmt: skip
+
+
+def test_a_message_is_created_by_its_first_chunk_only() -> None:
+    assert types(decide(append(0), state())) == ["thread.message-sent"]
+    existing = DecisionState(thread=thread(), message=MessageState(T, "turn-1"))
+    rejected(append(0), existing, "rejected")
+
+
+def test_later_chunks_extend_only_their_own_turns_message() -> None:
+    own = DecisionState(thread=thread(), message=MessageState(T, "turn-1"))
+    assert types(decide(append(3), own)) == ["thread.message-sent"]
+    rejected(append(1), state(), "not_found")  # no such message: its text would be dropped
+    other_turn = DecisionState(thread=thread(), message=MessageState(T, "turn-0"))
+    rejected(append(1), other_turn, "not_found")
+    other_thread = DecisionState(thread=thread(), message=MessageState("b" * 32, "turn-1"))
+    rejected(append(1), other_thread, "not_found")

@@ -96,6 +96,38 @@ def test_reusing_a_message_id_does_not_append_to_another_message(
     assert texts == [("first",)]
 
 
+def test_an_agent_reply_chunk_cannot_extend_another_threads_message(
+    fast_engine: Engine, thread_id: str
+) -> None:
+    started = c.TurnStart(
+        command_id=new_id(), thread_id=thread_id, turn_id=new_id(), message_id=new_id(), text="go"
+    )
+    fast_engine.dispatch(started)
+    reply = new_id()
+    fast_engine.dispatch(c.MessageAppend(
+        command_id=new_id(), actor="reactor", thread_id=thread_id, turn_id=started.turn_id,
+        message_id=reply, text="mine", complete=False, chunk=0,
+    ))  # fmt: skip
+    other = new_id()
+    fast_engine.dispatch(thread_command(other))
+    rejected_untouched(fast_engine, c.MessageAppend(
+        command_id=new_id(), actor="reactor", thread_id=other, turn_id=started.turn_id,
+        message_id=reply, text=" and theirs", complete=True, chunk=1,
+    ))  # fmt: skip
+    rejected_untouched(fast_engine, c.MessageAppend(
+        command_id=new_id(), actor="reactor", thread_id=thread_id, turn_id=started.turn_id,
+        message_id=reply, text="a second first chunk", complete=True, chunk=0,
+    ))  # fmt: skip
+    fast_engine.dispatch(c.MessageAppend(
+        command_id=new_id(), actor="reactor", thread_id=thread_id, turn_id=started.turn_id,
+        message_id=reply, text=" and more", complete=True, chunk=1,
+    ))  # fmt: skip
+    text = fast_engine.conn.execute(
+        "SELECT text FROM messages WHERE message_id = ?", (reply,)
+    ).fetchone()
+    assert text == ("mine and more",)
+
+
 def test_a_queued_message_learns_its_turn_when_sent(fast_engine: Engine, thread_id: str) -> None:
     queued = queue_command(thread_id)
     fast_engine.dispatch(queued)
