@@ -71,8 +71,16 @@ class Env:
         if self._conn is None:
             from t3cli.store.db import connect
 
-            self._conn = connect(self.paths.database)
+            self._conn = connect(self.paths.database, on_upgrade=self._note_upgrade)
         return self._conn
+
+    def _note_upgrade(self, old: int, new: int) -> None:
+        # An upgrade of a large log takes seconds: say why this command is slow, once.
+        self.stderr.write(
+            f"note: upgrading {self.paths.database} from schema {old} to {new} (once; every"
+            " row is kept)\n"
+        )
+        self.stderr.flush()
 
     def engine(self) -> Engine:
         from t3cli.domain.decider import Limits

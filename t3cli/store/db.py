@@ -16,7 +16,7 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -96,12 +96,19 @@ def translate(exc: sqlite3.Error, path: Path | str = "the database") -> Database
 
 
 def connect(
-    path: Path, *, durability: Durability = "full", create: bool = True, migrate: bool = True
+    path: Path,
+    *,
+    durability: Durability = "full",
+    create: bool = True,
+    migrate: bool = True,
+    on_upgrade: Callable[[int, int], None] | None = None,
 ) -> sqlite3.Connection:
     """Open (creating if allowed) the t3 database at `path`, ready for use.
 
     `durability="full"` is for connections that acknowledge a user's command (a command that
     returned survives a power cut); `"normal"` is allowed for the reactor's bulk ingestion.
+    `on_upgrade(from_version, to_version)` is called (under the write lock, once per database)
+    just before an existing database of an older schema is migrated — not for a new one.
     Raises `DatabaseError` for every unusable file; never modifies a refused file.
     """
     if path.exists():
@@ -135,14 +142,16 @@ def connect(
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
         if version < SCHEMA_VERSION and migrate:
-            _migrate(conn)
+            _migrate(conn, on_upgrade)
     except sqlite3.Error as exc:
         conn.close()
         raise translate(exc, path) from None
     return conn
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _migrate(
+    conn: sqlite3.Connection, on_upgrade: Callable[[int, int], None] | None = None
+) -> None:
     """Apply pending migrations under the write lock (BEGIN IMMEDIATE), each in a savepoint
     together with its record, and set `user_version` — all or nothing."""
     import sqlite_utils
@@ -159,8 +168,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
         migrations(name=name)(apply)
     with write_transaction(conn):
         # Re-read under the lock: another process may have migrated while we waited.
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if current >= SCHEMA_VERSION:
             return
+        if current > 0 and on_upgrade is not None:
+            on_upgrade(current, SCHEMA_VERSION)
         migrations.apply(db)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 

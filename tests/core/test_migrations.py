@@ -3,7 +3,10 @@ database created by this version, and the engine carries on from where the log s
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -57,6 +60,20 @@ def create_at_version(path: Path, version: int) -> None:
     conn.close()
 
 
+def copy_into_version_1(source: Path, target: Path) -> None:
+    """A version-1 database at `target` holding every row of `source`."""
+    create_at_version(target, 1)
+    old = sqlite3.connect(target, isolation_level=None)
+    old.execute("ATTACH DATABASE ? AS src", (str(source),))
+    old.execute("BEGIN")
+    for table in TABLES:
+        old.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+    old.execute("COMMIT")
+    old.execute("DETACH DATABASE src")
+    assert old.execute("SELECT count(*) FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    old.close()
+
+
 def rows(conn: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
     return conn.execute(f"SELECT * FROM {table} ORDER BY {TABLES[table]}").fetchall()
 
@@ -106,16 +123,7 @@ def test_a_version_1_database_is_upgraded_with_every_row_kept(tmp_path: Path) ->
     )
 
     old_path = tmp_path / "old.db"
-    create_at_version(old_path, 1)
-    old = sqlite3.connect(old_path, isolation_level=None)
-    old.execute("ATTACH DATABASE ? AS src", (str(current_path),))
-    old.execute("BEGIN")
-    for table in TABLES:
-        old.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
-    old.execute("COMMIT")
-    old.execute("DETACH DATABASE src")
-    assert old.execute("SELECT count(*) FROM sqlite_sequence WHERE name = 'events'").fetchone()
-    old.close()
+    copy_into_version_1(current_path, old_path)
 
     upgraded = connect(old_path)
     assert upgraded.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -166,3 +174,22 @@ def test_a_version_1_database_is_upgraded_with_every_row_kept(tmp_path: Path) ->
             raise AssertionError(f"{statement} was allowed")
     upgraded.close()
     current.close()
+
+
+def test_the_command_line_says_once_that_it_upgrades_an_old_database(
+    tmp_path: Path, db_path: Path, t3: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    source = tmp_path / "source.db"
+    conn = connect(source)
+    thread_ids = build_log(Engine(conn), threads=2, cycles=1)
+    conn.close()
+    db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    copy_into_version_1(source, db_path)
+
+    first = t3("threads", "--json")
+    assert first.returncode == 0, first.stderr
+    assert f"upgrading {db_path} from schema 1 to {SCHEMA_VERSION}" in first.stderr
+    assert {row["id"] for row in json.loads(first.stdout)} == set(thread_ids)
+    again = t3("threads", "--json")
+    assert again.returncode == 0 and again.stdout == first.stdout
+    assert "upgrading" not in again.stderr
