@@ -51,9 +51,41 @@ def _version_text(env: Env) -> str:
     return f"t3 {__version__}\nschema {SCHEMA_VERSION}\ndatabase {database}"
 
 
+def _no_section(self: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    return None
+
+
+def _keep_argument_help() -> None:
+    """Make `t3 CMD --help` show what each argument is.
+
+    typer 0.24's `TyperArgument` stores its `help` and then calls click's `Argument.__init__`,
+    which in click 8.5 takes a `help` of its own and sets it back to None: every argument's
+    description vanished from the help page. Re-set it after click's constructor. Idempotent;
+    a no-op once typer passes the help through itself."""
+    from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+    original = TyperArgument.__init__
+    if getattr(original, "_t3_keeps_help", False):
+        return
+    # click 8.5 then lists documented arguments itself ("Positional arguments"), as typer's own
+    # "Arguments" section already does: keep typer's, once.
+    for cls in (TyperCommand, TyperGroup):
+        if hasattr(cls, "format_arguments") and "format_arguments" not in vars(cls):
+            cls.format_arguments = _no_section  # type: ignore[method-assign]
+
+    def init(self: TyperArgument, *args: Any, help: str | None = None, **kwargs: Any) -> None:
+        original(self, *args, help=help, **kwargs)
+        if self.help is None:
+            self.help = help
+
+    init._t3_keeps_help = True  # type: ignore[attr-defined]
+    TyperArgument.__init__ = init  # type: ignore[method-assign]
+
+
 def build_app() -> typer.Typer:
     from t3cli.cli.completion import T3Group
 
+    _keep_argument_help()
     app = typer.Typer(
         cls=T3Group,  # answers TAB completion with click's classes (no rich import per TAB)
         name="t3",

@@ -50,6 +50,12 @@ class QueueGroup(TyperGroup):
             ctx.command_path, "[OPTIONS] THREAD MESSAGE|-\n       t3 queue COMMAND [ARGS]..."
         )
 
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The shorthand is `queue add`: its arguments and options (which include --help), then
+        # the subcommands.
+        self.commands[DEFAULT_SUBCOMMAND].format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
 
 def add(
     thread: ThreadArg,
