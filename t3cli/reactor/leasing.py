@@ -8,16 +8,20 @@ in-memory view (`held`) consistent with it:
 - a thread is in `held` only after the database said this owner holds it;
 - a release is queued (`release_later`) when a lane closes and flushed by `flush_releases`;
   a thread that gets work again before the flush simply keeps its lease (`keep`);
-- `renew` extends every held lease and drops from `held` any that expired and were taken over.
+- `renew` extends every held lease and drops from `held` any that expired and were taken over;
+- `since[thread]` is the log head right after this owner acquired the thread: reactor events at
+  or below it were written by the thread's previous driver (another reactor, which released it
+  or died), never by this one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Collection
 
 from t3cli.reactor.dbworker import DbWorker
-from t3cli.store import leases
+from t3cli.store import eventlog, leases
 
 
 class LeaseKeeper:
@@ -26,6 +30,7 @@ class LeaseKeeper:
         self.owner = owner
         self.ttl_s = ttl_s
         self.held: set[str] = set()
+        self.since: dict[str, int] = {}
         self._releasing: set[str] = set()
         self.releases_due = asyncio.Event()
 
@@ -35,11 +40,21 @@ class LeaseKeeper:
         self._releasing -= wanted
         missing = wanted - self.held
         if missing:
-            got = await self._writer.call(
-                lambda conn: leases.acquire(conn, self.owner, missing, self.ttl_s)
-            )
+
+            def acquire(conn: sqlite3.Connection) -> tuple[set[str], int]:
+                got = leases.acquire(conn, self.owner, missing, self.ttl_s)
+                # Read after the acquisition committed: the previous driver's writes all precede it.
+                return got, eventlog.head(conn)
+
+            got, head = await self._writer.call(acquire)
+            for thread_id in got - self.held:
+                self.since[thread_id] = head
             self.held |= got
         return wanted & self.held
+
+    def _forget(self, thread_ids: Collection[str]) -> None:
+        for thread_id in thread_ids:
+            self.since.pop(thread_id, None)
 
     def keep(self, thread_id: str) -> None:
         """The thread has work again: cancel a queued release."""
@@ -58,6 +73,7 @@ class LeaseKeeper:
         if not ids:
             return
         self.held -= ids  # before the await: a new lane for one of them re-claims it
+        self._forget(ids)
         await self._writer.call(lambda conn: leases.release(conn, self.owner, ids))
 
     async def renew(self) -> set[str]:
@@ -65,9 +81,11 @@ class LeaseKeeper:
         ids = set(self.held)
         lost = await self._writer.call(lambda conn: leases.renew(conn, self.owner, ids, self.ttl_s))
         self.held -= lost
+        self._forget(lost)
         return lost
 
     async def release_all(self) -> None:
         self.held.clear()
+        self.since.clear()
         self._releasing.clear()
         await self._writer.call(lambda conn: leases.release(conn, self.owner))

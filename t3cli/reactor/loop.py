@@ -297,7 +297,7 @@ class Reactor:
                 continue
             lane = self.lanes.get(thread_id)
             held = thread_id in self._keeper.held
-            if held or (lane is not None and lane.held):
+            if (held or (lane is not None and lane.held)) and self._ours_to_report(event):
                 self.observer.on_event(event)
             if event.type not in LANE_EVENTS:
                 continue
@@ -306,6 +306,14 @@ class Reactor:
             if held:
                 self._keeper.keep(thread_id)
             self.lanes.post(thread_id, event, held=held)
+
+    def _ours_to_report(self, event: EventRecord) -> bool:
+        """False for what another reactor wrote while it drove the thread, before we acquired it
+        (a lagging watcher reads it only now): each reactor reports the turns it drove. Users'
+        events are reported by whoever drives the thread when they are read."""
+        if event.actor != "reactor":
+            return True
+        return event.sequence > self._keeper.since.get(event.stream_id, 0)
 
     async def drain(self) -> None:
         """Return once every event up to the log head has been handled, nothing runs and the

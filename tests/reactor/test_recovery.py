@@ -8,9 +8,12 @@ from pathlib import Path
 
 from t3cli.config import Config
 from t3cli.contracts import commands as c
+from t3cli.contracts.events import EventRecord
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
+from t3cli.reactor import Reactor, ReactorOptions
 from t3cli.reactor.drain import send_ids
+from t3cli.reactor.observer import NullObserver
 from t3cli.reactor.recovery import RETRY_REASON, TURN_ERROR
 from t3cli.store import leases
 from tests.conftest import create_thread, t3_executable
@@ -277,6 +280,47 @@ def test_two_reactors_never_run_a_turn_twice(engine: Engine, t3_home: Path, conf
     assert count(engine.conn, "SELECT count(*) FROM turns WHERE status = 'completed'") == 24
     owners = count(engine.conn, "SELECT count(*) FROM thread_leases")
     assert owners == 0  # both released their leases on exit
+
+
+class _Seen(NullObserver):
+    def __init__(self) -> None:
+        self.types: list[str] = []
+
+    def on_event(self, record: EventRecord) -> None:
+        self.types.append(record.type)
+
+
+def test_a_claimed_thread_reports_only_the_new_owners_turns(
+    engine: Engine, db_path: Path, config: Config
+) -> None:
+    """A reactor whose watcher lags (a busy machine) claims a thread right after another reactor
+    drove a turn there and released it: it reads that turn only now, while it holds the thread,
+    and must not report it as its own (two `t3 run` would both print "turn started")."""
+    thread_id = create_thread(engine)
+    seen_a, seen_b = _Seen(), _Seen()
+
+    async def scenario() -> None:
+        async with Reactor(db_path, config, ReactorOptions(lease_ttl_s=3.0), seen_a) as a:
+            # b's watcher reads the log once when it starts, then only when polled below.
+            lagging = ReactorOptions(poll_interval_s=3600, lease_ttl_s=3.0, adopt=False)
+            async with Reactor(db_path, config, lagging, seen_b) as b:
+                await b.drain()  # its first read is done: from now on it lags
+                queue(engine, thread_id, "driven by a")
+                await a.drain()
+                assert a.outcomes == {"completed": 1}
+                await eventually(
+                    lambda: count(engine.conn, "SELECT count(*) FROM thread_leases") == 0,
+                    what="a to release the thread",
+                )
+                assert await b.claim(thread_id)
+                assert b._watcher is not None
+                await b._watcher.poll_once()  # a's turn reaches b only now
+
+    run(scenario())
+    assert "thread.turn-started" in seen_a.types
+    assert "thread.turn-queued" in seen_b.types  # b held the thread: the user's events are shown
+    assert "thread.turn-started" not in seen_b.types
+    assert "thread.turn-completed" not in seen_b.types
 
 
 def test_a_lost_lease_stops_the_turn(engine: Engine, db_path: Path, config: Config) -> None:
