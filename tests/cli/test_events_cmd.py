@@ -40,11 +40,14 @@ def test_events_json_lines_in_sequence_order(cli, thread):
 
 
 def test_events_filters_since_thread_and_type_glob(cli, thread):
-    a = thread("a")
-    b = thread("b")
+    # Titles that cannot be id prefixes: "b" was ambiguous whenever a's random id began with b.
+    a = thread("alpha")
+    b = thread("bravo")
     cli("queue", a, "for a")
     cli("queue", b, "for b")
-    only_b = [json.loads(x) for x in cli("events", "--thread", "b", "--json").stdout.splitlines()]
+    out = cli("events", "--thread", "bravo", "--json")
+    assert out.code == 0, out.stderr
+    only_b = [json.loads(x) for x in out.stdout.splitlines()]
     assert {e["stream_id"] for e in only_b} == {b}
     queued = cli("events", "--type", "thread.turn-*", "--json").stdout.splitlines()
     assert [json.loads(x)["type"] for x in queued] == ["thread.turn-queued"] * 2
