@@ -73,7 +73,12 @@ def load_state(conn: sqlite3.Connection, command: c.Command) -> DecisionState:
         state.project_at_path = ProjectState(*row) if row else None
     thread_id = getattr(command, "thread_id", None)
     if thread_id is not None:
-        state.thread = _load_thread(conn, thread_id, getattr(command, "turn_id", None))
+        state.thread = _load_thread(
+            conn,
+            thread_id,
+            getattr(command, "turn_id", None),
+            with_work=not isinstance(command, _DECIDED_WITHOUT_WORK),
+        )
     state.ids_in_use = _ids_in_use(conn, command)
     if isinstance(command, c.MessageAppend):
         row = conn.execute(
@@ -81,6 +86,11 @@ def load_state(conn: sqlite3.Connection, command: c.Command) -> DecisionState:
         ).fetchone()
         state.message = MessageState(*row) if row else None
     return state
+
+
+# Commands whose decision reads neither the thread's queue nor its active turn: the high-volume
+# appends. Not reading them keeps `t3 queue` independent of how deep the queue already is.
+_DECIDED_WITHOUT_WORK = (c.TurnQueue, c.MessageAppend, c.ActivityAppend)
 
 
 # The ids a command introduces, and the table whose key each must not already be.
@@ -106,7 +116,7 @@ def _ids_in_use(conn: sqlite3.Connection, command: c.Command) -> frozenset[str]:
 
 
 def _load_thread(
-    conn: sqlite3.Connection, thread_id: str, turn_id: str | None
+    conn: sqlite3.Connection, thread_id: str, turn_id: str | None, *, with_work: bool = True
 ) -> ThreadState | None:
     row = conn.execute(
         "SELECT t.project_id, t.provider, t.archived, t.deleted, s.status FROM threads t"
@@ -123,6 +133,9 @@ def _load_thread(
         deleted=bool(row[3]),
         session_status=row[4],
     )
+    if not with_work:
+        thread.work_loaded = False
+        return thread
     thread.queue = [
         QueueItemState(*item)
         for item in conn.execute(

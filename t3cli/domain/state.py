@@ -51,8 +51,12 @@ class ThreadState:
     queue: list[QueueItemState] = field(default_factory=list)  # ordered by position
     active_turn: TurnState | None = None
     turn: TurnState | None = None  # the turn a command names, whatever its status
+    # False when `queue` and `active_turn` were not read because the command's decision does not
+    # look at them (the high-volume appends); reading them then is a bug, not an empty queue.
+    work_loaded: bool = True
 
     def item(self, queue_item_id: str) -> QueueItemState | None:
+        assert self.work_loaded, "the queue was not loaded for this command"
         for item in self.queue:
             if item.queue_item_id == queue_item_id:
                 return item
@@ -66,6 +70,7 @@ class ThreadState:
     def busy(self) -> bool:
         """A turn would not start now: a turn is active, an item is waiting or being sent, or the
         session is starting or running. Failed items alone do not make a thread busy."""
+        assert self.work_loaded, "the queue was not loaded for this command"
         if self.active_turn is not None:
             return True
         if self.session_status in BUSY_SESSION_STATES:

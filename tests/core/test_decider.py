@@ -540,3 +540,14 @@ def test_later_chunks_extend_only_their_own_turns_message() -> None:
     rejected(append(1), other_turn, "not_found")
     other_thread = DecisionState(thread=thread(), message=MessageState("b" * 32, "turn-1"))
     rejected(append(1), other_thread, "not_found")
+
+
+def test_the_high_volume_appends_are_decided_without_the_queue() -> None:
+    unread = DecisionState(thread=thread(work_loaded=False))
+    assert types(decide(queue(), unread)) == ["thread.message-sent", "thread.turn-queued"]
+    assert types(decide(append(0), unread)) == ["thread.message-sent"]
+    archived = DecisionState(thread=thread(work_loaded=False, archived=True))
+    rejected(queue(), archived, "rejected")
+    # A command that does need the queue must never be decided on an unread one.
+    with pytest.raises(AssertionError):
+        decide(start(), unread)

@@ -10,8 +10,10 @@ from t3cli.domain.rejections import CommandRejected
 from t3cli.engine import Engine
 
 from .support import (
+    Trace,
     assert_projections_equal_rebuild,
     assert_queue_invariants,
+    dispatch_all,
     log_state,
     queue_command,
     send_commands,
@@ -127,6 +129,24 @@ def test_an_agent_reply_chunk_cannot_extend_another_threads_message(
     ).fetchone()
     assert text == ("mine and more",)
 
+
+
+def test_queueing_does_not_read_the_queue_it_appends_to(
+    fast_engine: Engine, thread_id: str
+) -> None:
+    # `t3 queue` must cost the same behind 1 item as behind 200: the decision needs only the
+    # thread and the new ids, never the items already waiting.
+    dispatch_all(fast_engine, [queue_command(thread_id) for _ in range(200)])
+    with Trace(fast_engine.conn) as trace:
+        fast_engine.dispatch(queue_command(thread_id, "the 201st"))
+    reads = [s for s in trace.statements if s.lstrip().upper().startswith("SELECT")]
+    assert reads, trace.statements
+    assert not [s for s in reads if "queued_turns" in s and "thread_id" in s], reads
+    assert not [s for s in reads if "FROM turns" in s], reads
+    positions = fast_engine.conn.execute(
+        "SELECT max(position), count(*) FROM queued_turns WHERE thread_id = ?", (thread_id,)
+    ).fetchone()
+    assert positions == (201, 201)
 
 def test_a_queued_message_learns_its_turn_when_sent(fast_engine: Engine, thread_id: str) -> None:
     queued = queue_command(thread_id)
