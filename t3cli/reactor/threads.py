@@ -204,13 +204,14 @@ class ThreadWork:
 
     async def end_turns(self, on_exit: OnExit, kill: asyncio.Event | None) -> None:
         """Wake turns waiting for a slot (they stay `requested`), interrupt running ones (or let
-        them finish), and wait until every turn task has recorded its end."""
+        them finish) — including one caught between being recorded `running` and its agent's
+        launch — and wait until every turn task has recorded its end."""
         import asyncio
 
         handles = [lane.turn for lane in self._r.lanes.lanes.values() if lane.turn is not None]
         for handle in handles:
             if handle.run is None:
-                handle.wake()
+                handle.wake(interrupt_if_launched=on_exit == "interrupt")
             elif on_exit == "interrupt":
                 await handle.interrupt()
         tasks = [h.task for h in handles if h.task is not None]

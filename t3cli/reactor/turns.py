@@ -63,6 +63,7 @@ class TurnHandle:
         self.task: asyncio.Task[TurnResult | None] | None = None
         self.interrupt_requested = False
         self.stop_requested = False
+        self.interrupt_on_launch = False  # closing with on_exit="interrupt" (see `wake`)
         self._wake = asyncio.Event()
 
     async def interrupt(self) -> None:
@@ -77,8 +78,11 @@ class TurnHandle:
         if self.run is not None:
             await self.run.stop()
 
-    def wake(self) -> None:
-        """Wake a turn waiting for a slot (the reactor is closing: it will not be launched)."""
+    def wake(self, *, interrupt_if_launched: bool = False) -> None:
+        """Wake a turn waiting for a slot (the reactor is closing: it will not be launched).
+        `interrupt_if_launched`: a turn already past its slot (recorded `running`, its agent being
+        launched) is interrupted as soon as the agent is launched."""
+        self.interrupt_on_launch = interrupt_if_launched
         self._wake.set()
 
 
@@ -207,7 +211,7 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
     s.observer.on_turn_launched(h.thread_id, h.turn_id, h.queue_item_id)
     if h.stop_requested:
         await run.stop()
-    elif h.interrupt_requested:
+    elif h.interrupt_requested or h.interrupt_on_launch:
         await run.interrupt()
     return await _ingest(s, h, run, ingestor)
 

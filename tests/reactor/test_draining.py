@@ -3,12 +3,15 @@ blocks its thread, retry resumes, cancel skips, move reorders; per-thread isolat
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from t3cli.config import Config
 from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
+from t3cli.reactor.dbworker import Outcome
 from tests.conftest import create_thread
 from tests.reactor.conftest import count, eventually, queue, reactor, run, start_turn
 
@@ -303,3 +306,38 @@ def test_session_stop_request(engine: Engine, db_path: Path, config: Config) -> 
             assert r.outcomes == {"interrupted": 1}
 
     run(scenario())
+
+
+def test_close_interrupts_a_turn_caught_while_launching(
+    engine: Engine, db_path: Path, config: Config
+) -> None:
+    """The first SIGINT/SIGTERM (`close(on_exit="interrupt")`) may land after a turn was recorded
+    `running` but before its agent was launched: that turn is interrupted too, rather than left to
+    run (a hanging agent then kept `t3 send`/`t3 run` alive until a second signal)."""
+    thread_id = create_thread(engine)
+    queue(engine, thread_id, "HANG once launched")
+    launching = asyncio.Event()
+    proceed = asyncio.Event()
+
+    async def scenario() -> None:
+        async with reactor(db_path, config) as r:
+            commit = r._services.commit
+
+            async def held_back(commands: Sequence[c.Command]) -> list[Outcome]:
+                if any(
+                    isinstance(cmd, c.SessionSet) and cmd.status == "running" for cmd in commands
+                ):
+                    launching.set()  # the turn is recorded `running`, its agent not launched yet
+                    await proceed.wait()
+                return await commit(commands)
+
+            r._services.commit = held_back
+            await launching.wait()
+            closing = asyncio.ensure_future(r.close(on_exit="interrupt", kill=asyncio.Event()))
+            await eventually(lambda: r.closing, what="close() to look at the running turns")
+            proceed.set()
+            await asyncio.wait_for(closing, 30)
+
+    run(scenario())
+    status = engine.conn.execute("SELECT status FROM turns WHERE thread_id = ?", (thread_id,))
+    assert status.fetchone()[0] == "interrupted"
