@@ -99,12 +99,14 @@ def test_crash_by_sigkill_mid_turn_fails_with_the_signal(kind: str, project: Pat
 def test_hang_before_the_first_line_hits_the_start_timeout_and_kills_the_group(
     kind: str, project: Path, pidfile: Path
 ) -> None:
-    provider = agent(kind, start_timeout_s=0.5, env={"FAKE_PIDFILE": str(pidfile)})
+    # Long enough for a loaded machine to start the fake (a Python script: ~0.4 s under load)
+    # and let it write its pids; it then never prints, so the timeout is what ends the turn.
+    provider = agent(kind, start_timeout_s=2, env={"FAKE_PIDFILE": str(pidfile)})
     events = run_turn(provider, request(project, "FAKE:hang_start"))
     done = final(events)
     assert done.status == "timed_out"
     assert done.error == (
-        f"{kind} timed out after 0.5 s waiting for the agent to start "
+        f"{kind} timed out after 2 s waiting for the agent to start "
         f"(providers.{kind}.start_timeout_s)"
     )
     leader, grandchild = read_pids(pidfile)
@@ -116,11 +118,11 @@ def test_hang_before_the_first_line_hits_the_start_timeout_and_kills_the_group(
 def test_hang_mid_turn_hits_the_turn_timeout_and_kills_the_group(
     kind: str, project: Path, pidfile: Path
 ) -> None:
-    provider = agent(kind, turn_timeout_s=1, env={"FAKE_PIDFILE": str(pidfile)})
+    provider = agent(kind, turn_timeout_s=3, env={"FAKE_PIDFILE": str(pidfile)})
     events = run_turn(provider, request(project, "FAKE:hang_mid_turn"))
     done = final(events)
     assert done.status == "timed_out"
-    assert done.error == f"{kind} turn timed out after 1 s (providers.{kind}.turn_timeout_s)"
+    assert done.error == f"{kind} turn timed out after 3 s (providers.{kind}.turn_timeout_s)"
     assert session_id(events)
     leader, grandchild = read_pids(pidfile)
     assert wait_dead(leader)

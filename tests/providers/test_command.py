@@ -132,17 +132,17 @@ def test_invalid_utf8_in_text_output_is_replaced(project: Path, record: Path) ->
 
 
 def test_hang_mid_reply_times_out_after_the_partial_text(project: Path, record: Path) -> None:
-    events = run_turn(smol(record, turn_timeout_s=1), request(project, "FAKE:hang_mid_turn"))
+    events = run_turn(smol(record, turn_timeout_s=3), request(project, "FAKE:hang_mid_turn"))
     assert [d.text for d in of_type(events, TextDelta)] == ["reply: "]
     assert final(events).status == "timed_out"
 
 
 def test_hang_before_output_hits_the_start_timeout(project: Path, record: Path) -> None:
-    events = run_turn(smol(record, start_timeout_s=0.5), request(project, "FAKE:hang_start"))
+    events = run_turn(smol(record, start_timeout_s=2), request(project, "FAKE:hang_start"))
     assert events == [
         TurnCompleted(
             "timed_out",
-            error="smol timed out after 0.5 s waiting for the agent to start "
+            error="smol timed out after 2 s waiting for the agent to start "
             "(providers.smol.start_timeout_s)",
         )
     ]
