@@ -10,7 +10,7 @@ and the CLI's own small modules only; the engine is imported when a command runs
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -65,32 +65,23 @@ def add(
 ) -> None:
     """Append a message to the thread's queue; it runs after everything queued before it."""
     from t3cli.cli.messages import read_message
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import child_id, dispatch
-    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import child_id, dispatch_on_thread, report
     from t3cli.contracts.commands import TurnQueue
 
     env = current_env()
     text = read_message(env, message, max_chars=env.config.max_message_chars)
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id,
+        lambda cid, ref: TurnQueue(
+            command_id=cid, thread_id=ref.thread_id, queue_item_id=child_id("queue-item", cid),
+            message_id=child_id("message", cid), text=text,
+        ),
+    )  # fmt: skip
     queue_item_id = child_id("queue-item", cid)
-    command = TurnQueue(
-        command_id=cid,
-        thread_id=ref.thread_id,
+    report(
+        env, json, ref.thread_id, cid, result.sequence, line=queue_item_id,
         queue_item_id=queue_item_id,
-        message_id=child_id("message", cid),
-        text=text,
-    )
-    result = dispatch(env, command)
-    if json:
-        from t3cli.cli.output import write_json
-
-        env.print_json(
-            {"queue_item_id": queue_item_id, **write_json(ref.thread_id, cid, result.sequence)}
-        )
-    else:
-        env.stdout.write(queue_item_id + "\n")
+    )  # fmt: skip
 
 
 def list_items(
@@ -115,16 +106,6 @@ def list_items(
         render.queue(env, rows)
 
 
-def _report(json: bool, thread_id: str, cid: str, sequence: int, line: str, **ids: Any) -> None:
-    env = current_env()
-    if json:
-        from t3cli.cli.output import write_json
-
-        env.print_json(write_json(thread_id, cid, sequence, **ids))
-    else:
-        env.stdout.write(line + "\n")
-
-
 def _item_command(
     thread: str,
     item: str,
@@ -134,15 +115,16 @@ def _item_command(
     """Resolve THREAD and ITEM, dispatch `build(command id, thread id, queue item id)`, and return
     (thread id, command id, result, the item the command acted on — from its events, so a replayed
     --command-id reports the original item)."""
-    from t3cli.cli.refs import resolve_item_id, resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch, item_of
+    from t3cli.cli.refs import resolve_item_id
+    from t3cli.cli.writes import dispatch_on_thread, item_of
 
     env = current_env()
-    conn = env.connect()
-    ref = resolve_target(conn, thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(env, build(cid, ref.thread_id, resolve_item_id(conn, ref, item, command_id)))
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id,
+        lambda cid, ref: build(
+            cid, ref.thread_id, resolve_item_id(env.connect(), ref, item, command_id)
+        ),
+    )  # fmt: skip
     return ref.thread_id, cid, result, item_of(result)
 
 
@@ -150,6 +132,7 @@ def cancel(
     thread: ThreadArg, item: ItemArg, command_id: CommandIdOption = None, json: JsonOption = False
 ) -> None:
     """Remove a pending or failed item from the queue."""
+    from t3cli.cli.writes import report
     from t3cli.contracts.commands import QueuedTurnCancel
 
     thread_id, cid, result, item_id = _item_command(
@@ -158,7 +141,10 @@ def cancel(
         command_id,
         lambda cid, tid, qid: QueuedTurnCancel(command_id=cid, thread_id=tid, queue_item_id=qid),
     )
-    _report(json, thread_id, cid, result.sequence, f"cancelled {item_id}", queue_item_id=item_id)
+    report(
+        current_env(), json, thread_id, cid, result.sequence, line=f"cancelled {item_id}",
+        queue_item_id=item_id,
+    )  # fmt: skip
 
 
 def move(
@@ -169,6 +155,7 @@ def move(
     json: JsonOption = False,
 ) -> None:
     """Move a pending or failed item to position N of its queue."""
+    from t3cli.cli.writes import report
     from t3cli.contracts.commands import QueuedTurnMove
 
     thread_id, cid, result, item_id = _item_command(
@@ -180,8 +167,8 @@ def move(
         ),
     )
     position = result.events[0].payload.get("to_position", to) if result.events else to
-    _report(
-        json, thread_id, cid, result.sequence, f"moved {item_id} to {position}",
+    report(
+        current_env(), json, thread_id, cid, result.sequence, line=f"moved {item_id} to {position}",
         queue_item_id=item_id, position=position,
     )  # fmt: skip
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
-from t3cli.cli.env import Env
 from t3cli.cli.params import CommandIdOption, JsonOption, ThreadArg
 
 if TYPE_CHECKING:
-    from t3cli.store.queries import ThreadRef
+    from collections.abc import Callable
+
+    from t3cli.contracts.commands import Command
 
 
 def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
@@ -182,13 +183,26 @@ def show(thread: ThreadArg, json: JsonOption = False) -> None:
         render.show(env, row, messages, turns, items)
 
 
-def _done(env: Env, verb: str, ref: "ThreadRef", *, cid: str, sequence: int, json: bool) -> None:
-    if json:
-        from t3cli.cli.output import write_json
+def _thread_write(
+    thread: str,
+    command_id: str | None,
+    json: bool,
+    verb: str,
+    make: "Callable[[str, str], Command]",
+    *,
+    new_title: str | None = None,
+) -> None:
+    """The thread-only writes (rename, archive, unarchive, rm): dispatch `make(command id,
+    thread id)` and report `verb` with the thread's (new) title."""
+    from t3cli.cli.writes import dispatch_on_thread, report
 
-        env.print_json(write_json(ref.thread_id, cid, sequence))
-    else:
-        env.stdout.write(f"{verb} {ref.thread_id[:8]} ({ref.title})\n")
+    env = current_env()
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id, lambda cid, ref: make(cid, ref.thread_id)
+    )
+    title = ref.title if new_title is None else new_title
+    line = f"{verb} {ref.thread_id[:8]} ({title})"
+    report(env, json, ref.thread_id, cid, result.sequence, line=line)
 
 
 def rename(
@@ -198,47 +212,37 @@ def rename(
     json: JsonOption = False,
 ) -> None:
     """Change a thread's title."""
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch
     from t3cli.contracts.commands import ThreadUpdate
 
-    env = current_env()
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(env, ThreadUpdate(command_id=cid, thread_id=ref.thread_id, title=title))
-    _done(env, "renamed", ref._replace(title=title), cid=cid, sequence=result.sequence, json=json)
-
-
-def _thread_command(
-    thread: str, command_id: str | None, json: bool, verb: str, kind: str
-) -> None:
-    """Dispatch the thread-only command `kind` ("archive" or "unarchive") and report `verb`."""
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch
-    from t3cli.contracts.commands import ThreadArchive, ThreadUnarchive
-
-    env = current_env()
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    command_type = ThreadArchive if kind == "archive" else ThreadUnarchive
-    result = dispatch(env, command_type(command_id=cid, thread_id=ref.thread_id))
-    _done(env, verb, ref, cid=cid, sequence=result.sequence, json=json)
+    _thread_write(
+        thread, command_id, json, "renamed",
+        lambda cid, tid: ThreadUpdate(command_id=cid, thread_id=tid, title=title),
+        new_title=title,
+    )  # fmt: skip
 
 
 def archive(
     thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
 ) -> None:
     """Archive a thread: hidden from `t3 threads`, read-only until unarchived."""
-    _thread_command(thread, command_id, json, "archived", "archive")
+    from t3cli.contracts.commands import ThreadArchive
+
+    _thread_write(
+        thread, command_id, json, "archived",
+        lambda cid, tid: ThreadArchive(command_id=cid, thread_id=tid),
+    )  # fmt: skip
 
 
 def unarchive(
     thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
 ) -> None:
     """Bring an archived thread back."""
-    _thread_command(thread, command_id, json, "unarchived", "unarchive")
+    from t3cli.contracts.commands import ThreadUnarchive
+
+    _thread_write(
+        thread, command_id, json, "unarchived",
+        lambda cid, tid: ThreadUnarchive(command_id=cid, thread_id=tid),
+    )  # fmt: skip
 
 
 def rm(
@@ -250,16 +254,12 @@ def rm(
     json: JsonOption = False,
 ) -> None:
     """Delete a thread (its history stays in the event log)."""
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch
     from t3cli.contracts.commands import ThreadDelete
 
-    env = current_env()
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(env, ThreadDelete(command_id=cid, thread_id=ref.thread_id, force=force))
-    _done(env, "deleted", ref, cid=cid, sequence=result.sequence, json=json)
+    _thread_write(
+        thread, command_id, json, "deleted",
+        lambda cid, tid: ThreadDelete(command_id=cid, thread_id=tid, force=force),
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

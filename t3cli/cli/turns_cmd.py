@@ -10,14 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
-from t3cli.cli.env import Env
 from t3cli.cli.params import CommandIdOption, JsonOption, MessageArg, ThreadArg
 from t3cli.errors import ExitCode
 
 if TYPE_CHECKING:
     from t3cli.store.queries import ThreadRef
-
-_REACTOR_MODULES = {"t3cli.reactor", "t3cli.reactor.embedded"}
 
 
 def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
@@ -34,73 +31,38 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
 ) -> int:
     """Start a turn now and print the reply (a busy thread is rejected: use `t3 queue`)."""
     from t3cli.cli.messages import read_message
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import child_id, dispatch
-    from t3cli.cli.writes import command_id as make_command_id
+    from t3cli.cli.writes import child_id, dispatch_on_thread, report
     from t3cli.contracts.commands import TurnStart
 
     env = current_env()
     text = read_message(env, message, max_chars=env.config.max_message_chars)
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    command = TurnStart(
-        command_id=cid,
-        thread_id=ref.thread_id,
-        turn_id=child_id("turn", cid),
-        message_id=child_id("message", cid),
-        text=text,
-        when_busy="queue" if queue_if_busy else "reject",
-        queue_item_id=child_id("queue-item", cid) if queue_if_busy else None,
-    )
-    result = dispatch(env, command)
-    started = result.first("thread.turn-start-requested")
-    turn_id = command.turn_id if started is not None else None
-    queue_item_id = command.queue_item_id if started is None else None
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id,
+        lambda cid, ref: TurnStart(
+            command_id=cid, thread_id=ref.thread_id, turn_id=child_id("turn", cid),
+            message_id=child_id("message", cid), text=text,
+            when_busy="queue" if queue_if_busy else "reject",
+            queue_item_id=child_id("queue-item", cid) if queue_if_busy else None,
+        ),
+    )  # fmt: skip
+    if result.first("thread.turn-start-requested") is not None:
+        turn_id, queue_item_id = child_id("turn", cid), None
+    else:  # the thread was busy and the message was queued (--queue-if-busy)
+        turn_id, queue_item_id = None, child_id("queue-item", cid)
     if not no_wait:
-        try:
-            from t3cli.reactor.embedded import send_and_wait  # type: ignore[import-not-found]
-        except ImportError as exc:
-            if exc.name not in _REACTOR_MODULES:
-                raise
-            env.stderr.write(
-                "note: the embedded reactor is not available; recorded only (`t3 run`)\n"
-            )
-        else:
-            code = send_and_wait(
-                env, ref.thread_id, turn_id=turn_id, queue_item_id=queue_item_id, json_mode=json
-            )
-            return int(code)
-    if json:
-        from t3cli.cli.output import write_json
+        from t3cli.reactor.embedded import send_and_wait
 
-        env.print_json(
-            write_json(
-                ref.thread_id, cid, result.sequence, turn_id=turn_id, queue_item_id=queue_item_id
-            )
+        code = send_and_wait(
+            env, ref.thread_id, turn_id=turn_id, queue_item_id=queue_item_id, json_mode=json
         )
-    else:
-        env.stdout.write(f"{turn_id or queue_item_id}\n")
-        if queue_item_id is not None:
-            env.stderr.write(f"note: thread {ref.thread_id[:8]} is busy; the message was queued\n")
+        return int(code)
+    report(
+        env, json, ref.thread_id, cid, result.sequence, line=f"{turn_id or queue_item_id}",
+        turn_id=turn_id, queue_item_id=queue_item_id,
+    )  # fmt: skip
+    if not json and queue_item_id is not None:
+        env.stderr.write(f"note: thread {ref.thread_id[:8]} is busy; the message was queued\n")
     return int(ExitCode.OK)
-
-
-def _print_done(
-    env: Env,
-    json: bool,
-    ref: "ThreadRef",
-    *,
-    cid: str,
-    sequence: int,
-    line: str,
-    **ids: str | None,
-) -> None:
-    if json:
-        from t3cli.cli.output import write_json
-
-        env.print_json(write_json(ref.thread_id, cid, sequence, **ids))
-    else:
-        env.stdout.write(line + "\n")
 
 
 def retry(
@@ -113,72 +75,58 @@ def retry(
     json: JsonOption = False,
 ) -> None:
     """Retry a failed queued turn (default: the failed item blocking the thread's queue)."""
-    from t3cli.cli.refs import resolve_item_id, resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch, item_of
+    from t3cli.cli.refs import resolve_item_id
+    from t3cli.cli.writes import dispatch_on_thread, item_of, report
     from t3cli.contracts.commands import QueuedTurnRetry
 
     env = current_env()
-    conn = env.connect()
-    ref = resolve_target(conn, thread, command_id)
-    # Without ITEM the decider picks the failed head under the write lock; its "nothing to
-    # retry" is then a recorded rejection, so a retried --command-id gets the same answer.
-    queue_item_id = resolve_item_id(conn, ref, item, command_id) if item is not None else None
-    cid = make_command_id(command_id)
-    result = dispatch(
-        env, QueuedTurnRetry(command_id=cid, thread_id=ref.thread_id, queue_item_id=queue_item_id)
-    )
+
+    def make(cid: str, ref: "ThreadRef") -> QueuedTurnRetry:
+        # Without ITEM the decider picks the failed head under the write lock; its "nothing to
+        # retry" is then a recorded rejection, so a retried --command-id gets the same answer.
+        qid = resolve_item_id(env.connect(), ref, item, command_id) if item is not None else None
+        return QueuedTurnRetry(command_id=cid, thread_id=ref.thread_id, queue_item_id=qid)
+
+    ref, cid, result = dispatch_on_thread(env, thread, command_id, make)
     queue_item_id = item_of(result)
-    _print_done(
-        env,
-        json,
-        ref,
-        cid=cid,
-        sequence=result.sequence,
-        line=f"requeued {queue_item_id}",
+    report(
+        env, json, ref.thread_id, cid, result.sequence, line=f"requeued {queue_item_id}",
         queue_item_id=queue_item_id,
-    )
+    )  # fmt: skip
 
 
 def interrupt(
     thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False
 ) -> None:
     """Ask the thread's running turn to stop (the reactor interrupts the agent)."""
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch
+    from t3cli.cli.writes import dispatch_on_thread, report
     from t3cli.contracts.commands import TurnInterrupt
 
     env = current_env()
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(env, TurnInterrupt(command_id=cid, thread_id=ref.thread_id))
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id,
+        lambda cid, ref: TurnInterrupt(command_id=cid, thread_id=ref.thread_id),
+    )  # fmt: skip
     event = result.first("thread.turn-interrupt-requested")
     turn_id = str(event.payload["turn_id"]) if event else None
-    _print_done(
-        env,
-        json,
-        ref,
-        cid=cid,
-        sequence=result.sequence,
-        line=f"interrupt requested for turn {turn_id}",
-        turn_id=turn_id,
-    )
+    report(
+        env, json, ref.thread_id, cid, result.sequence,
+        line=f"interrupt requested for turn {turn_id}", turn_id=turn_id,
+    )  # fmt: skip
 
 
 def stop(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False) -> None:
     """Ask the reactor to stop the thread's agent session."""
-    from t3cli.cli.refs import resolve_target
-    from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import dispatch
+    from t3cli.cli.writes import dispatch_on_thread, report
     from t3cli.contracts.commands import SessionStop
 
     env = current_env()
-    ref = resolve_target(env.connect(), thread, command_id)
-    cid = make_command_id(command_id)
-    result = dispatch(env, SessionStop(command_id=cid, thread_id=ref.thread_id))
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id,
+        lambda cid, ref: SessionStop(command_id=cid, thread_id=ref.thread_id),
+    )  # fmt: skip
     line = f"stop requested for {ref.thread_id[:8]}"
-    _print_done(env, json, ref, cid=cid, sequence=result.sequence, line=line)
+    report(env, json, ref.thread_id, cid, result.sequence, line=line)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,8 @@ Guarantees of the write path:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from t3cli.cli.env import Env
 from t3cli.contracts.ids import derived_id, new_id
@@ -19,6 +20,7 @@ from t3cli.errors import NotFound, UsageError
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
     from t3cli.engine import DispatchResult
+    from t3cli.store.queries import ThreadRef
 
 
 def command_id(given: str | None) -> str:
@@ -53,6 +55,31 @@ def dispatch(env: Env, command: Command) -> DispatchResult:
     if result.duplicate:
         env.stderr.write(f"note: command {command.command_id} was already recorded; replayed\n")
     return result
+
+
+def dispatch_on_thread(
+    env: Env, thread: str, given_id: str | None, make: Callable[[str, ThreadRef], Command]
+) -> tuple[ThreadRef, str, DispatchResult]:
+    """The write on one thread: resolve THREAD (a recorded `given_id` names the thread it acted
+    on then), dispatch `make(command id, thread)`, and return the thread, the command id and the
+    result."""
+    from t3cli.cli.refs import resolve_target
+
+    ref = resolve_target(env.connect(), thread, given_id)
+    cid = command_id(given_id)
+    return ref, cid, dispatch(env, make(cid, ref))
+
+
+def report(
+    env: Env, json: bool, thread_id: str, cid: str, sequence: int, *, line: str, **ids: Any
+) -> None:
+    """What a write prints: with `--json` its write result (README, "JSON output"), else `line`."""
+    if json:
+        from t3cli.cli.output import write_json
+
+        env.print_json(write_json(thread_id, cid, sequence, **ids))
+    else:
+        env.stdout.write(line + "\n")
 
 
 def item_of(result: DispatchResult) -> str:
