@@ -19,11 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from t3cli.errors import DatabaseError, DatabaseLocked
 from t3cli.paths import ensure_private_dir
 from t3cli.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:  # sqlite-utils costs ~95 ms to import: only when migrating
+    from sqlite_utils.migrations import Migrations
 
 Durability = Literal["full", "normal"]
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
@@ -149,23 +152,32 @@ def connect(
     return conn
 
 
-def _migrate(
-    conn: sqlite3.Connection, on_upgrade: Callable[[int, int], None] | None = None
-) -> None:
-    """Apply pending migrations under the write lock (BEGIN IMMEDIATE), each in a savepoint
-    together with its record, and set `user_version` — all or nothing."""
+def migration_set(version: int) -> Migrations:
+    """The sqlite-utils migrations that bring a database to schema `version` (each recorded in
+    `_sqlite_migrations` as it is applied)."""
     import sqlite_utils
     from sqlite_utils.migrations import Migrations
 
-    db = sqlite_utils.Database(conn)
     migrations = Migrations("t3cli")
-    for name, statements in MIGRATIONS:
+    for name, statements in MIGRATIONS[:version]:
 
         def apply(database: sqlite_utils.Database, statements: list[str] = statements) -> None:
             for statement in statements:
                 database.execute(statement)
 
         migrations(name=name)(apply)
+    return migrations
+
+
+def _migrate(
+    conn: sqlite3.Connection, on_upgrade: Callable[[int, int], None] | None = None
+) -> None:
+    """Apply pending migrations under the write lock (BEGIN IMMEDIATE), each in a savepoint
+    together with its record, and set `user_version` — all or nothing."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    migrations = migration_set(SCHEMA_VERSION)
     with write_transaction(conn):
         # Re-read under the lock: another process may have migrated while we waited.
         current = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -10,13 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
-from sqlite_utils.migrations import Migrations
 
 from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.domain.rejections import CommandRejected
 from t3cli.engine import DispatchResult, Engine
-from t3cli.store.db import connect
+from t3cli.store.db import connect, migration_set
 from t3cli.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 from .support import (
@@ -47,15 +46,7 @@ def create_at_version(path: Path, version: int) -> None:
     sqlite-utils (which records them) and `user_version` set."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    migrations = Migrations("t3cli")
-    for name, statements in MIGRATIONS[:version]:
-
-        def apply(database: sqlite_utils.Database, statements: list[str] = statements) -> None:
-            for statement in statements:
-                database.execute(statement)
-
-        migrations(name=name)(apply)
-    migrations.apply(sqlite_utils.Database(conn))
+    migration_set(version).apply(sqlite_utils.Database(conn))
     conn.execute(f"PRAGMA user_version={version}")
     conn.close()
 
