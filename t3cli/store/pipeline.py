@@ -17,7 +17,8 @@ Guarantees:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,10 +54,24 @@ def read_cursors(conn: sqlite3.Connection) -> dict[str, Cursor]:
     return {name: Cursor(seq, version) for name, seq, version in rows}
 
 
+@contextmanager
+def _forward_only(subject: str, sequence: int) -> Iterator[None]:
+    """Raise the database's refusal of a cursor write that does not move forward (the
+    `projection_cursor_forward` trigger) as `CursorRegression` naming `subject`."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "forward" in str(exc):
+            raise CursorRegression(
+                f"{subject} may only move forward (asked for {sequence})"
+            ) from None
+        raise
+
+
 def advance_cursor(conn: sqlite3.Connection, projector: Projector, sequence: int) -> None:
     """Move `projector`'s cursor to `sequence`.
     Raises `CursorRegression` unless it moves forward."""
-    try:
+    with _forward_only(f"cursor of {projector.name}", sequence):
         conn.execute(
             "INSERT INTO projection_state (projector, last_applied_sequence, version, updated_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (projector) DO UPDATE SET"
@@ -64,12 +79,6 @@ def advance_cursor(conn: sqlite3.Connection, projector: Projector, sequence: int
             " version = excluded.version, updated_at = excluded.updated_at",
             (projector.name, sequence, projector.version, utc_now()),
         )
-    except sqlite3.IntegrityError as exc:
-        if "forward" in str(exc):
-            raise CursorRegression(
-                f"cursor of {projector.name} may only move forward (asked for {sequence})"
-            ) from None
-        raise
 
 
 def advance_cursors(
@@ -80,7 +89,7 @@ def advance_cursors(
     forward; a projector without a cursor row (or of another version) gets one written."""
     names = [projector.name for projector in projectors]
     marks = ", ".join("?" * len(names))
-    try:
+    with _forward_only(f"cursors of {', '.join(names)}", sequence):
         moved = conn.execute(
             "UPDATE projection_state SET last_applied_sequence = ?, updated_at = ?"
             f" WHERE projector IN ({marks}) AND version = CASE projector"
@@ -93,12 +102,6 @@ def advance_cursors(
                 *(value for p in projectors for value in (p.name, p.version)),
             ),
         ).rowcount
-    except sqlite3.IntegrityError as exc:
-        if "forward" in str(exc):
-            raise CursorRegression(
-                f"cursors of {', '.join(names)} may only move forward (asked for {sequence})"
-            ) from None
-        raise
     if moved != len(projectors):  # some had no cursor, or another version: one by one
         current = read_cursors(conn)
         for projector in projectors:
