@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
 from t3cli.reactor import Reactor, ReactorOptions
+from tests.conftest import t3_executable
 
 T = TypeVar("T")
 
@@ -138,3 +140,25 @@ def subprocess_env(t3_home: Path) -> dict[str, str]:
     env["T3_HOME"] = str(t3_home)
     env.pop("NO_COLOR", None)
     return env
+
+
+def popen_t3(t3_home: Path, *args: str) -> subprocess.Popen[str]:
+    """`t3 ARGS` as a background process on `t3_home`, its output piped as text."""
+    return subprocess.Popen(
+        [*t3_executable(), *args],
+        env=subprocess_env(t3_home),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def turn_statuses(engine: Engine, thread_id: str) -> list[str]:
+    """The statuses of the thread's turns, in the order they were requested."""
+    return [
+        row[0]
+        for row in engine.conn.execute(
+            "SELECT status FROM turns WHERE thread_id = ? ORDER BY requested_sequence", (thread_id,)
+        )
+    ]

@@ -13,31 +13,20 @@ from t3cli.config import Config
 from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
-from tests.conftest import create_thread, t3_executable
-from tests.reactor.conftest import count, queue, start_turn, subprocess_env, wait_until
+from tests.conftest import create_thread
+from tests.reactor.conftest import (
+    count,
+    popen_t3,
+    queue,
+    start_turn,
+    turn_statuses,
+    wait_until,
+)
 
 T3 = Callable[..., subprocess.CompletedProcess[str]]
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ([0-9a-f]{8}|reactor) \S.*$")
 
 
-def _popen(t3_home: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*t3_executable(), *args],
-        env=subprocess_env(t3_home),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _turn_status(engine: Engine, thread_id: str) -> list[str]:
-    return [
-        row[0]
-        for row in engine.conn.execute(
-            "SELECT status FROM turns WHERE thread_id = ? ORDER BY requested_sequence", (thread_id,)
-        )
-    ]
 
 
 def test_until_idle_exit_0_and_plain_lines(engine: Engine, t3: T3, config: Config) -> None:
@@ -50,7 +39,7 @@ def test_until_idle_exit_0_and_plain_lines(engine: Engine, t3: T3, config: Confi
     assert lines and all(LINE.match(line) for line in lines), lines
     assert "\x1b" not in done.stdout
     assert sum(f"{thread_id[:8]} turn completed in" in line for line in lines) == 2
-    assert _turn_status(engine, thread_id) == ["completed", "completed"]
+    assert turn_statuses(engine, thread_id) == ["completed", "completed"]
     assert count(engine.conn, "SELECT count(*) FROM thread_leases") == 0
 
 
@@ -75,8 +64,8 @@ def test_run_scoped_to_a_thread(engine: Engine, t3: T3, config: Config) -> None:
     queue(engine, other, "out of scope")
     done = t3("run", "--until-idle", "--thread", "the one")
     assert done.returncode == 0, done.stderr
-    assert _turn_status(engine, mine) == ["completed"]
-    assert _turn_status(engine, other) == []
+    assert turn_statuses(engine, mine) == ["completed"]
+    assert turn_statuses(engine, other) == []
 
 
 def test_sigterm_interrupts_and_records_sessions(
@@ -84,14 +73,14 @@ def test_sigterm_interrupts_and_records_sessions(
 ) -> None:
     thread_id = create_thread(engine)
     item = queue(engine, thread_id, "HANG until terminated")
-    proc = _popen(t3_home, "run")
+    proc = popen_t3(t3_home, "run")
     try:
-        wait_until(lambda: _turn_status(engine, thread_id) == ["running"], what="turn running")
+        wait_until(lambda: turn_statuses(engine, thread_id) == ["running"], what="turn running")
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
-    assert _turn_status(engine, thread_id) == ["interrupted"]
+    assert turn_statuses(engine, thread_id) == ["interrupted"]
     assert (
         engine.conn.execute(
             "SELECT status FROM sessions WHERE thread_id = ?", (thread_id,)
@@ -111,7 +100,7 @@ def test_sigterm_interrupts_and_records_sessions(
 def test_send_streams_the_reply(engine: Engine, t3_home: Path, config: Config) -> None:
     thread_id = create_thread(engine, provider="slow")
     text = "streamed " * 40  # 360 characters: ~3.6 s of 5-character deltas
-    proc = _popen(t3_home, "send", thread_id, text)
+    proc = popen_t3(t3_home, "send", thread_id, text)
     assert proc.stdout is not None
     first = proc.stdout.read(20)  # text arrives while the turn still runs
     assert proc.poll() is None
@@ -140,14 +129,14 @@ def test_send_json_and_failure_codes(engine: Engine, t3: T3, config: Config) -> 
 
 def test_send_ctrl_c_interrupts_the_turn(engine: Engine, t3_home: Path, config: Config) -> None:
     thread_id = create_thread(engine)
-    proc = _popen(t3_home, "send", thread_id, "HANG for ever")
+    proc = popen_t3(t3_home, "send", thread_id, "HANG for ever")
     try:
-        wait_until(lambda: _turn_status(engine, thread_id) == ["running"], what="turn running")
+        wait_until(lambda: turn_statuses(engine, thread_id) == ["running"], what="turn running")
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert _turn_status(engine, thread_id) == ["interrupted"]
+    assert turn_statuses(engine, thread_id) == ["interrupted"]
     assert count(engine.conn, "SELECT count(*) FROM thread_leases") == 0
 
 
@@ -157,7 +146,7 @@ def test_send_queue_if_busy_waits_for_its_turn(engine: Engine, t3: T3, config: C
     done = t3("send", "--queue-if-busy", thread_id, "mine")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "mine\n"  # only its own reply is printed
-    assert _turn_status(engine, thread_id) == ["completed", "completed"]
+    assert turn_statuses(engine, thread_id) == ["completed", "completed"]
 
 
 def test_send_follows_the_log_when_t3_run_holds_the_thread(
@@ -165,10 +154,10 @@ def test_send_follows_the_log_when_t3_run_holds_the_thread(
 ) -> None:
     thread_id = create_thread(engine)
     start_turn(engine, thread_id, "HANG to hold the thread")  # t3 run drives (and leases) it
-    runner = _popen(t3_home, "run")
+    runner = popen_t3(t3_home, "run")
     try:
-        wait_until(lambda: _turn_status(engine, thread_id) == ["running"], what="t3 run drives")
-        sender = _popen(t3_home, "send", "--queue-if-busy", thread_id, "followed reply")
+        wait_until(lambda: turn_statuses(engine, thread_id) == ["running"], what="t3 run drives")
+        sender = popen_t3(t3_home, "send", "--queue-if-busy", thread_id, "followed reply")
         wait_until(
             lambda: count(engine.conn, "SELECT count(*) FROM queued_turns") == 1,
             what="the sender to queue its message",

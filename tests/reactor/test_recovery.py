@@ -25,6 +25,7 @@ from tests.reactor.conftest import (
     run,
     start_turn,
     subprocess_env,
+    turn_statuses,
     wait_until,
 )
 
@@ -342,15 +343,8 @@ def test_a_lost_lease_stops_the_turn(engine: Engine, db_path: Path, config: Conf
             assert thread_id not in r.keeper.held
 
     run(scenario())
-    assert _turn_statuses(engine, thread_id) == ["interrupted"]
+    assert turn_statuses(engine, thread_id) == ["interrupted"]
     # The next item is the new owner's business: this reactor did not send it.
     assert count(engine.conn, "SELECT count(*) FROM queued_turns WHERE status = 'pending'") == 1
 
 
-def _turn_statuses(engine: Engine, thread_id: str) -> list[str]:
-    return [
-        row[0]
-        for row in engine.conn.execute(
-            "SELECT status FROM turns WHERE thread_id = ? ORDER BY requested_sequence", (thread_id,)
-        )
-    ]

@@ -18,8 +18,15 @@ from pathlib import Path
 import pytest
 
 from t3cli.engine import Engine
-from tests.conftest import create_thread, t3_executable
-from tests.reactor.conftest import CONFIG, count, queue, subprocess_env, wait_until
+from tests.conftest import create_thread
+from tests.reactor.conftest import (
+    CONFIG,
+    count,
+    popen_t3,
+    queue,
+    turn_statuses,
+    wait_until,
+)
 
 T3 = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -41,29 +48,11 @@ def paced_home(t3_home: Path) -> Path:
     return t3_home
 
 
-def _popen(t3_home: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*t3_executable(), *args],
-        env=subprocess_env(t3_home),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
 
 def _one(engine: Engine, sql: str, *params: object) -> object:
     row = engine.conn.execute(sql, params).fetchone()
     return None if row is None else row[0]
 
-
-def _turn_statuses(engine: Engine, thread_id: str) -> list[str]:
-    return [
-        row[0]
-        for row in engine.conn.execute(
-            "SELECT status FROM turns WHERE thread_id = ? ORDER BY requested_sequence", (thread_id,)
-        )
-    ]
 
 
 def _started(engine: Engine, thread_id: str) -> bool:
@@ -71,7 +60,7 @@ def _started(engine: Engine, thread_id: str) -> bool:
         engine.conn,
         "SELECT count(*) FROM events WHERE type = 'thread.turn-started' AND stream_id = ?",
         thread_id,
-    ) == 1 and _turn_statuses(engine, thread_id) == ["running"]
+    ) == 1 and turn_statuses(engine, thread_id) == ["running"]
 
 
 def _session(engine: Engine, thread_id: str) -> object:
@@ -90,12 +79,12 @@ def test_on_exit_wait_lets_the_running_turn_finish(
 ) -> None:
     thread_id = create_thread(engine, provider="paced")
     item = queue(engine, thread_id, PACED_TEXT)
-    proc = _popen(paced_home, "run", "--on-exit", "wait")
+    proc = popen_t3(paced_home, "run", "--on-exit", "wait")
     try:
         wait_until(lambda: _started(engine, thread_id), what="the paced turn to start")
         proc.send_signal(signal.SIGTERM)
         # The signal is delivered while the turn is still running: its end is not recorded yet.
-        assert _turn_statuses(engine, thread_id) == ["running"]
+        assert turn_statuses(engine, thread_id) == ["running"]
         out, err = proc.communicate(timeout=60)
     finally:
         _stop(proc)
@@ -126,7 +115,7 @@ def test_sigint_interrupts_a_hanging_turn_by_default(
 ) -> None:
     thread_id = create_thread(engine)  # echo, hang_pattern = "HANG"
     item = queue(engine, thread_id, "HANG until Ctrl-C")
-    proc = _popen(paced_home, "run")
+    proc = popen_t3(paced_home, "run")
     try:
         wait_until(lambda: _started(engine, thread_id), what="the hanging turn to start")
         proc.send_signal(signal.SIGINT)
@@ -134,7 +123,7 @@ def test_sigint_interrupts_a_hanging_turn_by_default(
     finally:
         _stop(proc)
     assert proc.returncode == 130, err
-    assert _turn_statuses(engine, thread_id) == ["interrupted"]
+    assert turn_statuses(engine, thread_id) == ["interrupted"]
     status, reason = engine.conn.execute(
         "SELECT status, failure_reason FROM queued_turns WHERE queue_item_id = ?", (item,)
     ).fetchone()
@@ -155,20 +144,20 @@ def test_second_signal_stops_a_waited_turn_at_once(
 ) -> None:
     thread_id = create_thread(engine)
     item = queue(engine, thread_id, "HANG: --on-exit wait would wait for ever")
-    proc = _popen(paced_home, "run", "--on-exit", "wait")
+    proc = popen_t3(paced_home, "run", "--on-exit", "wait")
     try:
         wait_until(lambda: _started(engine, thread_id), what="the hanging turn to start")
         proc.send_signal(signum)
         # --on-exit wait: the first signal leaves the hanging turn running, the process alive.
         time.sleep(0.5)
         assert proc.poll() is None
-        assert _turn_statuses(engine, thread_id) == ["running"]
+        assert turn_statuses(engine, thread_id) == ["running"]
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)  # generous: "at once" is not timed here
     finally:
         _stop(proc)
     assert proc.returncode == code, err
-    statuses = _turn_statuses(engine, thread_id)
+    statuses = turn_statuses(engine, thread_id)
     assert statuses == ["interrupted"], statuses  # its end is recorded, not left running
     assert _one(engine, "SELECT completed_at FROM turns WHERE thread_id = ?", thread_id)
     assert _one(engine, "SELECT status FROM queued_turns WHERE queue_item_id = ?", item) == "failed"
