@@ -12,9 +12,10 @@ the thread being busy, queued the message (`queue_item_id`). It:
    one JSON object at the end: thread_id, turn_id, queue_item_id, status, reply, error,
    input_tokens, output_tokens, cost_usd, duration_ms).
 
-Exit codes: 0 completed, 5 failed or timed out, 130 interrupted (Ctrl-C interrupts the turn and
-waits until its end is recorded), 3 when a queued message is stuck behind a failed item,
-1 when it was cancelled.
+Exit codes: 0 completed, 5 failed or timed out, 130 interrupted (Ctrl-C, or `t3 interrupt`),
+143 terminated (SIGTERM) — either signal interrupts the turn and waits until its end is recorded,
+a second one kills the agent at once (its end is still recorded) — 3 when a queued message is
+stuck behind a failed item, 1 when it was cancelled.
 """
 
 from __future__ import annotations
@@ -143,11 +144,12 @@ async def _drive(
             return result, _code(result, signals)
         if signals.first.is_set():
             await reactor.close(on_exit="interrupt", kill=signals.kill)
+            code = _signal_code(signals)
             if stream.done.done():
-                return stream.done.result(), int(ExitCode.INTERRUPTED)
+                return stream.done.result(), code
             return _left(
                 target, "interrupted", "left in the queue; `t3 queue cancel` drops it"
-            ), int(ExitCode.INTERRUPTED)
+            ), code
         # Nothing more will happen here and the target did not run: it ended before we claimed
         # the thread (the log has it), or it is a queued message stuck behind a failed item.
         stuck = await reactor.reader.call(lambda conn: _stuck(conn, target))
@@ -181,10 +183,18 @@ def _left(target: Target, status: str, error: str) -> TurnResult:
     )  # fmt: skip
 
 
+def _signal_code(signals: Signals) -> int:
+    """130 after SIGINT, 143 after SIGTERM (whichever came first)."""
+    code = signals.exit_code
+    return int(ExitCode.INTERRUPTED) if code is None else code
+
+
 def _code(result: TurnResult, signals: Signals) -> int:
     if result.status == "completed":
         return int(ExitCode.OK)
-    if result.status == "interrupted" or signals.first.is_set():
+    if signals.first.is_set():
+        return _signal_code(signals)
+    if result.status == "interrupted":
         return int(ExitCode.INTERRUPTED)
     if result.status == "cancelled":
         return int(ExitCode.ERROR)
