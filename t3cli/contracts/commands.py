@@ -215,6 +215,22 @@ class TurnStartedCmd(CommandBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TurnAgentLaunch(CommandBase):
+    """Record the process group the running turn's agent is about to start in (see the
+    `thread.turn-agent-launched` event). Accepted only while the turn is `running`: a rejection
+    tells the reactor the turn is not its to deliver any more."""
+
+    TYPE: ClassVar[str] = "thread.turn.agent-launch"
+    thread_id: str
+    turn_id: str
+    host: str
+    process_space: str
+    pgid: int
+    leader_start: int
+    type: Literal["thread.turn.agent-launch"] = "thread.turn.agent-launch"
+
+
+@dataclass(frozen=True, kw_only=True)
 class TurnCompletedCmd(CommandBase):
     """End a turn. A turn linked to a queued item also resolves it (completed) or marks it failed
     (any other status) in the same transaction, so no crash can separate the two."""
@@ -282,6 +298,7 @@ ReactorCommand = (
     | QueuedTurnResolve
     | QueuedTurnSendFail
     | TurnStartedCmd
+    | TurnAgentLaunch
     | TurnCompletedCmd
     | MessageAppend
     | ActivityAppend
@@ -292,5 +309,6 @@ ALL_COMMANDS: tuple[type[CommandBase], ...] = (
     ProjectCreate, ProjectUpdate, ThreadCreate, ThreadUpdate, ThreadArchive, ThreadUnarchive,
     ThreadDelete, TurnStart, TurnQueue, QueuedTurnRetry, QueuedTurnCancel, QueuedTurnMove,
     TurnInterrupt, SessionStop, SessionSet, QueuedTurnSendStart, QueuedTurnResolve,
-    QueuedTurnSendFail, TurnStartedCmd, TurnCompletedCmd, MessageAppend, ActivityAppend,
+    QueuedTurnSendFail, TurnStartedCmd, TurnAgentLaunch, TurnCompletedCmd, MessageAppend,
+    ActivityAppend,
 )  # fmt: skip

@@ -132,6 +132,21 @@ class TurnStarted(ThreadEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TurnAgentLaunched(ThreadEvent):
+    """The turn's agent is being started in process group `pgid` (led by its leash, whose start
+    time is `leader_start` clock ticks after boot) on `host`, within `process_space` (boot and
+    PID namespace). Recorded before the agent itself starts, so a recovering reactor can find
+    and end the group of a reactor that died (`t3cli.providers.agent_groups`)."""
+
+    TYPE: ClassVar[str] = "thread.turn-agent-launched"
+    turn_id: str
+    host: str
+    process_space: str
+    pgid: int
+    leader_start: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class TurnCompleted(ThreadEvent):
     TYPE: ClassVar[str] = "thread.turn-completed"
     turn_id: str
@@ -227,8 +242,8 @@ class QueuedTurnMoved(ThreadEvent):
 ALL_EVENTS: tuple[type[EventPayload], ...] = (
     ProjectCreated, ProjectUpdated, ThreadCreated, ThreadUpdated, ThreadArchived,
     ThreadUnarchived, ThreadDeleted, MessageSent, TurnStartRequested, TurnStarted, TurnCompleted,
-    TurnInterruptRequested, SessionSet, SessionStopRequested, ActivityAppended, TurnQueued,
-    QueuedTurnSendStarted, QueuedTurnResolved, QueuedTurnSendFailed, QueuedTurnRequeued,
+    TurnAgentLaunched, TurnInterruptRequested, SessionSet, SessionStopRequested, ActivityAppended,
+    TurnQueued, QueuedTurnSendStarted, QueuedTurnResolved, QueuedTurnSendFailed, QueuedTurnRequeued,
     QueuedTurnCancelled, QueuedTurnMoved,
 )  # fmt: skip
 EVENT_TYPES: dict[str, type[EventPayload]] = {cls.TYPE: cls for cls in ALL_EVENTS}

@@ -465,6 +465,25 @@ def _turn_started(cmd: c.TurnStartedCmd, state: DecisionState, _: Limits) -> lis
     ]
 
 
+def _agent_launch(cmd: c.TurnAgentLaunch, state: DecisionState, _: Limits) -> list[e.NewEvent]:
+    thread = _thread(state, cmd.thread_id, allow_deleted=True)
+    turn = _turn_of(thread, cmd.turn_id)
+    if turn.status != "running":
+        raise CommandRejected(f"turn {cmd.turn_id[:8]} is {turn.status}, not running")
+    return [
+        _ev(
+            e.TurnAgentLaunched(
+                thread_id=cmd.thread_id,
+                turn_id=cmd.turn_id,
+                host=cmd.host,
+                process_space=cmd.process_space,
+                pgid=cmd.pgid,
+                leader_start=cmd.leader_start,
+            )
+        )
+    ]
+
+
 def _turn_completed(cmd: c.TurnCompletedCmd, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     thread = _thread(state, cmd.thread_id, allow_deleted=True)
     turn = _turn_of(thread, cmd.turn_id)
@@ -579,6 +598,7 @@ _HANDLERS: dict[type[Any], Callable[[Any, DecisionState, Limits], list[e.NewEven
     c.QueuedTurnResolve: _resolve,
     c.QueuedTurnSendFail: _send_fail,
     c.TurnStartedCmd: _turn_started,
+    c.TurnAgentLaunch: _agent_launch,
     c.TurnCompletedCmd: _turn_completed,
     c.MessageAppend: _message_append,
     c.ActivityAppend: _activity_append,

@@ -1,11 +1,17 @@
-"""One agent child process: spawned without a shell, in its own process group, read as it writes.
+"""One agent child process: spawned without a shell, on a leash, in its own process group.
 
 Guarantees:
 
-- argv lists only, never a shell; `start_new_session=True`, so the child leads a new process group
-  and every signal here goes to the whole group (the agent and whatever it started).
-- stdin is /dev/null, or a pipe that receives `stdin_data` and is then closed: an agent never
-  inherits the caller's stdin (codex blocks forever reading an open, non-TTY stdin).
+- argv lists only, never a shell. The agent runs under its leash (`_leash.py`), which leads a new
+  process group (a new session), so every signal here goes to the whole group (the agent and
+  whatever it started), and which SIGKILLs that group when the reactor's process dies — even by
+  SIGKILL. The group is offered to the launch gate (`agent_groups.LAUNCH_GATE`, the reactor's
+  record of it in the log) before the agent itself is started; a gate that says no, or an
+  interrupt in the meantime, means the agent is never started.
+- stdin is /dev/null, or a file (a memfd; elsewhere an unlinked temporary file) that holds the
+  whole of `stdin_data` before the agent exists: an agent never reads a truncated message, even
+  if the reactor dies the instant after starting it, and never inherits the caller's stdin
+  (codex blocks forever reading an open, non-TTY stdin).
 - stdout is delivered in chunks as it arrives, with backpressure (reading pauses while more than
   `_HIGH_WATER` bytes wait for the consumer), so megabytes of output never pile up in memory.
 - stderr is drained continuously (a full pipe would block the child) and only its last
@@ -21,14 +27,21 @@ holding stdout can delay forever.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
+import socket
 import subprocess
+import sys
+import tempfile
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from t3cli.providers.agent_groups import LAUNCH_GATE, AgentGroup, describe
+
+LEASH: Final = Path(__file__).with_name("_leash.py")
 STDERR_TAIL_BYTES: Final = 8 * 1024
 _HIGH_WATER: Final = 4 * 1024 * 1024
 _LOW_WATER: Final = 1024 * 1024
@@ -94,13 +107,46 @@ class SpawnFailed(Exception):
         self.reason = reason
 
 
+class LaunchRefused(Exception):
+    """The launch gate refused the agent, or the caller no longer wanted it: nothing started."""
+
+
+def message_file(data: bytes) -> int:
+    """A descriptor of a file holding all of `data`, positioned at its start (the caller closes
+    it). A memfd where the system has one, else a temporary file unlinked at once."""
+    try:
+        fd = os.memfd_create("t3-message", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        fd, path = tempfile.mkstemp(prefix="t3-message-")
+        os.unlink(path)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _launch_request(argv: Sequence[str], env: Mapping[str, str]) -> bytes:
+    """The leash's launch message: executable, argc, argv and environment, NUL-separated."""
+    fields = [os.fsencode(argv[0]), str(len(argv)).encode(), *map(os.fsencode, argv)]
+    fields += [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+    if any(b"\0" in field for field in fields):
+        raise SpawnFailed(OSError(errno.EINVAL, "an argument or variable holds a NUL character"))
+    return b"\0".join(fields)
+
+
 class AgentProcess:
     """A spawned agent. Create with `await AgentProcess.spawn(...)`; always `close()` it."""
 
     def __init__(self, transport: asyncio.SubprocessTransport, protocol: _AgentProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
-        self.pid: int = transport.get_pid()
+        self.pid: int = transport.get_pid()  # the leash: leader of the process group
+        self.agent_pid: int | None = None  # the agent itself, once started
 
     @classmethod
     async def spawn(
@@ -110,30 +156,71 @@ class AgentProcess:
         cwd: Path,
         env: Mapping[str, str],
         stdin_data: bytes | None,
+        may_start: Callable[[], bool] = lambda: True,
     ) -> AgentProcess:
-        """Start `argv` (argv[0] is resolved on `env["PATH"]`). Raises `SpawnFailed`."""
+        """Start `argv` (argv[0] is a resolved path) under its leash, with `env` exactly.
+        Raises `SpawnFailed`, or `LaunchRefused` when the gate or `may_start()` (asked once the
+        group is recorded) says no; either way nothing of it is left running."""
+        request = _launch_request(argv, env)
         loop = asyncio.get_running_loop()
+        stdin: int = message_file(stdin_data) if stdin_data is not None else subprocess.DEVNULL
+        ours, theirs = socket.socketpair()
         try:
             transport, protocol = await loop.subprocess_exec(
                 _AgentProtocol,
-                *argv,
-                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                sys.executable, "-I", "-S", str(LEASH), str(os.getpid()), str(theirs.fileno()),
+                stdin=stdin,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=str(cwd),
-                env=dict(env),
                 start_new_session=True,
-            )
+                pass_fds=(theirs.fileno(),),
+            )  # fmt: skip
         except OSError as exc:
+            ours.close()
             raise SpawnFailed(exc) from None
+        finally:
+            theirs.close()
+            if stdin != subprocess.DEVNULL:
+                os.close(stdin)
         process = cls(transport, protocol)
-        if stdin_data is not None:
-            pipe = transport.get_pipe_transport(0)
-            if isinstance(pipe, asyncio.WriteTransport):
-                # Buffered by the transport; a child that exits without reading just drops it.
-                pipe.write(stdin_data)
-                pipe.close()
+        try:
+            await process._launch(ours, request, may_start)
+        except BaseException:
+            process.close()
+            raise
+        finally:
+            ours.close()
         return process
+
+    async def _launch(
+        self, control: socket.socket, request: bytes, may_start: Callable[[], bool]
+    ) -> None:
+        gate = LAUNCH_GATE.get()
+        if gate is not None:
+            group = describe(self.pid) or AgentGroup("", "", self.pid, 0)
+            if not await gate(group):
+                raise LaunchRefused("the launch gate refused the agent")
+        if not may_start():
+            raise LaunchRefused("no longer wanted")
+        loop = asyncio.get_running_loop()
+        control.setblocking(False)
+        await loop.sock_sendall(control, request)
+        control.shutdown(socket.SHUT_WR)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            block = await loop.sock_recv(control, 4096)
+            if not block:
+                break
+            reply += block
+        word, _, rest = reply.decode(errors="replace").strip().partition(" ")
+        if word == "ok":
+            self.agent_pid = int(rest)
+            return
+        if word == "err":
+            code, _, reason = rest.partition(" ")
+            raise SpawnFailed(OSError(int(code), reason))
+        raise SpawnFailed(OSError(errno.ECHILD, "the agent's leash exited before starting it"))
 
     @property
     def exited(self) -> bool:

@@ -11,6 +11,8 @@ Guarantees (on top of `_process`):
   raced with the end of the turn; otherwise `stop()` gives `interrupted`/"stopped", `interrupt()`
   gives `interrupted`, and anything else is the parser's verdict (terminal failure event, or the
   exit status with the stderr tail).
+- An interrupt or stop before the agent is started means it is never started (the turn ends
+  `interrupted` without it); so does a launch gate that refuses it (`_process.spawn`).
 - `interrupt()` sends SIGINT to the process group and SIGKILL `interrupt_grace_s` later if the agent
   is still running; `stop()` sends SIGKILL at once. After an interrupted or stopped turn the whole
   group is SIGKILLed, so nothing the agent started survives it. When `events()` is abandoned, the
@@ -28,10 +30,11 @@ from pathlib import Path
 
 from t3cli.contracts.runtime import Activity, RuntimeEvent, TurnCompleted
 from t3cli.providers._guard import STOPPED_ERROR
-from t3cli.providers._process import AgentProcess, SpawnFailed
+from t3cli.providers._process import AgentProcess, LaunchRefused, SpawnFailed
 from t3cli.providers._stream import ProcessExit, StreamParser
 
 _MIN_SECRET_CHARS = 4
+_ENDED = "the turn had already ended (another reactor took the thread over)"
 
 
 class SubprocessTurn:
@@ -147,10 +150,20 @@ class SubprocessTurn:
             return
         try:
             proc = await AgentProcess.spawn(
-                self._argv, cwd=self._cwd, env=env, stdin_data=self._stdin_data
+                self._argv,
+                cwd=self._cwd,
+                env=env,
+                stdin_data=self._stdin_data,
+                may_start=lambda: not (self._stopped or self._interrupted),
             )
         except SpawnFailed as exc:
             yield TurnCompleted("failed", error=f"cannot start {self._label}: {exc}")
+            return
+        except LaunchRefused:
+            if self._stopped or self._interrupted:
+                yield self._requested_end()
+            else:
+                yield TurnCompleted("failed", error=f"{self._label} was not started: {_ENDED}")
             return
         self._proc = proc
         # interrupt()/stop() may have been called while the process was being created.

@@ -179,12 +179,37 @@ class ThreadWork:
             ]
         )
 
+    async def _end_agents_left(self, turn: TurnRow) -> str | None:
+        """End what is left of the process groups of a turn a dead reactor ran (this host only).
+        Returns the host where one may still run, if any could not be ended from here."""
+        from t3cli.providers.agent_groups import AgentGroup, end_group
+
+        r = self._r
+        beyond_reach: str | None = None
+        for p in await r.reader.call(lambda conn: rq.agent_groups(conn, turn)):
+            group = AgentGroup(p["host"], p["process_space"], p["pgid"], p["leader_start"])
+            fate = await end_group(group)
+            if fate == "ended":
+                r.observer.on_notice(
+                    f"{turn.thread_id[:8]} ended the agent a stopped reactor left running"
+                    f" (process group {group.pgid})"
+                )
+            elif fate in ("elsewhere", "unverified"):
+                beyond_reach = group.host
+        return beyond_reach
+
     async def _recover(self, lane: Lane) -> None:
         r = self._r
         snapshot = await r.reader.call(lambda conn: rq.thread_snapshot(conn, lane.thread_id))
         if snapshot is None:
             return
-        plan = plan_recovery(snapshot, r.options.recover, r.next_claim())
+        beyond_reach = None
+        active = snapshot.active_turn
+        if active is not None and active.status == "running":
+            beyond_reach = await self._end_agents_left(active)
+        plan = plan_recovery(
+            snapshot, r.options.recover, r.next_claim(), agent_beyond_reach=beyond_reach
+        )
         if plan.empty:
             return
         outcomes = await r.commit(plan.commands)
@@ -196,6 +221,8 @@ class ThreadWork:
                 await r.commit([resend_command(lane.thread_id, stale, text)])
         if accepted:
             what = "re-sending" if r.options.recover == "resend" else "at most once"
+            if beyond_reach is not None:
+                what = f"not re-sent: its agent may still run on {beyond_reach}"
             r.observer.on_notice(
                 f"{lane.thread_id[:8]} recovered what a stopped reactor left ({what})"
             )

@@ -6,7 +6,11 @@ Delivery discipline (what recovery relies on):
    is derived from the turn id, so only the first attempt is accepted: a duplicate or a rejection
    means someone else already delivered (or ended) this turn, and it is not launched again.
    Hence a turn still `requested` after a crash was never delivered, and may simply run.
-3. Launch the agent and ingest its runtime events (`ingest.TurnIngestor`), committing in batches.
+3. Launch the agent. A subprocess agent first gets its process group (its leash), which is
+   recorded with the turn (`thread.turn.agent-launch`, accepted only while the turn is
+   `running`) before the agent itself starts: a recovering reactor can find and end it, and a
+   turn someone else ended meanwhile never reaches its agent (`_launch_gate`).
+   Then ingest its runtime events (`ingest.TurnIngestor`), committing in batches.
 4. Commit the end: the last batch of runtime events (those that arrived with the outcome), the
    rest of the text, `thread.turn.completed` (which resolves or fails the linked queued item in
    the same transaction) and the session's status — one transaction.
@@ -30,6 +34,7 @@ from t3cli.contracts.ids import derived_id
 from t3cli.contracts.runtime import RuntimeEvent, TurnCompleted, TurnStatus
 from t3cli.domain.rejections import CommandRejected
 from t3cli.errors import T3Error
+from t3cli.providers.agent_groups import LAUNCH_GATE, AgentGroup, LaunchGate
 from t3cli.providers.base import TurnRequest, TurnRun
 from t3cli.reactor.dbworker import DbWorker, Outcome
 from t3cli.reactor.ingest import TurnIngestor
@@ -206,6 +211,7 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
         resume_session_id=launch.provider_session_id,
         model=launch.model,
     )
+    LAUNCH_GATE.set(_launch_gate(s, h))  # this task's context, and the tasks it creates
     run = provider.start_turn(request)
     h.run = run
     s.observer.on_turn_launched(h.thread_id, h.turn_id, h.queue_item_id)
@@ -214,6 +220,32 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
     elif h.interrupt_requested or h.interrupt_on_launch:
         await run.interrupt()
     return await _ingest(s, h, run, ingestor)
+
+
+def _launch_gate(s: TurnServices, h: TurnHandle) -> LaunchGate:
+    """Records the agent's process group with the turn; False if the turn is not running any
+    more (recovered or ended by someone else): the agent must then not start."""
+
+    async def record(group: AgentGroup) -> bool:
+        outcome = (
+            await s.commit(
+                [
+                    c.TurnAgentLaunch(
+                        command_id=derived_id("turn.agent-launch", h.turn_id),
+                        actor="reactor",
+                        thread_id=h.thread_id,
+                        turn_id=h.turn_id,
+                        host=group.host,
+                        process_space=group.process_space,
+                        pgid=group.pgid,
+                        leader_start=group.leader_start,
+                    )
+                ]
+            )
+        )[0]
+        return not isinstance(outcome, CommandRejected) and not outcome.duplicate
+
+    return record
 
 
 async def _pump(run: TurnRun, queue: asyncio.Queue[RuntimeEvent]) -> None:

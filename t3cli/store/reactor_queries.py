@@ -8,9 +8,11 @@ a consistent view of one thread.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 _CHUNK = 500
 
@@ -172,6 +174,19 @@ def message_text(conn: sqlite3.Connection, message_id: str) -> str | None:
     """The full text of a message (primary key)."""
     row = conn.execute("SELECT text FROM messages WHERE message_id = ?", (message_id,)).fetchone()
     return str(row[0]) if row else None
+
+
+def agent_groups(conn: sqlite3.Connection, turn: TurnRow) -> list[dict[str, Any]]:
+    """The process groups recorded for `turn`'s agent (`thread.turn-agent-launched` payloads;
+    normally one), read from the log: the thread's events after the turn was requested, through
+    the (stream, sequence) index — at recovery only, never on a hot path."""
+    rows = conn.execute(
+        "SELECT payload FROM events WHERE stream_id = ? AND sequence > ?"
+        " AND type = 'thread.turn-agent-launched' ORDER BY sequence",
+        (turn.thread_id, turn.requested_sequence),
+    ).fetchall()
+    payloads = [json.loads(row[0]) for row in rows]
+    return [p for p in payloads if p.get("turn_id") == turn.turn_id]
 
 
 def project_threads(conn: sqlite3.Connection, project_id: str) -> set[str]:

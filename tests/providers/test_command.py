@@ -52,7 +52,8 @@ def test_text_output_with_message_on_stdin(project: Path, record: Path) -> None:
     assert final(events).status == "completed"
     entry = read_records(record)[0]
     assert entry["argv"] == ["-m", "SmolLM2", "--no-log"]
-    assert (entry["stdin_kind"], entry["stdin"]) == ("pipe", "hello there")
+    # A file holding the whole message before the agent exists (issue 12), not a pipe.
+    assert (entry["stdin_kind"], entry["stdin"]) == ("file", "hello there")
 
 
 def test_arg_input_appends_the_message_and_gives_devnull(project: Path, record: Path) -> None:
