@@ -23,6 +23,7 @@ import asyncio
 import collections
 import itertools
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from t3cli.contracts.events import EventRecord
 from t3cli.domain.decider import Limits
 from t3cli.engine import DispatchResult
 from t3cli.errors import DatabaseLocked, T3Error
+from t3cli.reactor.adoption import Adoption
 from t3cli.reactor.dbworker import DbWorker, Outcome
 from t3cli.reactor.lanes import LaneTable, Marker, WorkCounter
 from t3cli.reactor.leasing import LeaseKeeper
@@ -62,6 +64,8 @@ CLAIM_EVENTS = frozenset({
     "thread.queued-turn-moved", "thread.turn-start-requested", "thread.unarchived",
     "thread.turn-interrupt-requested", "thread.session-stop-requested",
 })  # fmt: skip
+# Wake this long after a lease of interest expires, so that its expiry is in the past by then.
+_EXPIRY_MARGIN_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,7 @@ class Reactor:
         self._services = services
         self._work = ThreadWork(self, services)
         self.lanes = LaneTable(self._work, self._counter, self._watched, self._caught_up)
+        self._adoption = Adoption(self, self._counter)
         self._watcher: LogWatcher | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -151,6 +156,15 @@ class Reactor:
     @property
     def keeper(self) -> LeaseKeeper:
         return self._keeper
+
+    @property
+    def scope_ids(self) -> set[str] | None:
+        """The threads in scope (None: all of them)."""
+        return self._scope_ids
+
+    def room_freed(self) -> None:
+        """A lane closed (called by the lanes)."""
+        self._adoption.room_freed()
 
     def next_claim(self) -> str:
         return f"{self.owner}:{next(self._claims)}"
@@ -206,7 +220,8 @@ class Reactor:
         ]
         self._started = True
         if opts.adopt:
-            await self._adopt(_threads_with_work(model) & self._scope(model))
+            await self._adoption.adopt(_threads_with_work(model) & self._scope(model))
+            self._adoption.wanted.set()  # a first scan: when do other reactors' leases expire?
 
     def _scope(self, model: ReadModel) -> set[str]:
         ids = set(model.threads)
@@ -224,35 +239,36 @@ class Reactor:
             self.lanes.post(thread_id, Marker.CLAIMED, held=True)
         return thread_id in got
 
-    async def _adopt(self, thread_ids: set[str]) -> None:
-        fresh = thread_ids - self._keeper.held - set(self.lanes.lanes)
-        if not fresh or self.closing:
-            return
-        for thread_id in await self._keeper.claim(fresh):
-            self.lanes.post(thread_id, Marker.CLAIMED, held=True)
-
-    async def _scan(self) -> None:
-        """Claim threads in scope whose work nobody (alive) drives: startup leftovers, expired
-        leases of dead reactors, `t3 send --no-wait` turns."""
-        opts = self.options
-        scope = self._scope_ids
-
-        def query(conn: sqlite3.Connection) -> set[str]:
-            found = rq.threads_needing_a_reactor(conn, thread_ids=scope, project_id=opts.project_id)
-            return found - leases.held_by_others(conn, self.owner)
-
-        await self._adopt(await self._reader.call(query))
-
     async def _lease_ticks(self) -> None:
+        """Renew the leases every third of the TTL; scan for work nobody drives at the same
+        ticks, when room was freed for work left waiting, and the moment a lease of another
+        reactor on a thread with work expires."""
+        loop = asyncio.get_running_loop()
+        every = self.options.lease_ttl_s / 3
+        next_renew = loop.time() + every
+        adoption = self._adoption
         while True:
-            await asyncio.sleep(self.options.lease_ttl_s / 3)
+            wake = next_renew
+            if adoption.next_expiry is not None:
+                expiry = loop.time() + adoption.next_expiry - time.time() + _EXPIRY_MARGIN_S
+                wake = min(wake, expiry)
             try:
-                for thread_id in await self._keeper.renew():
-                    await self._lost(thread_id)
+                async with asyncio.timeout(max(0.0, wake - loop.time())):
+                    await adoption.wanted.wait()
+            except TimeoutError:
+                pass
+            adoption.wanted.clear()
+            try:
+                if loop.time() >= next_renew:
+                    next_renew = loop.time() + every
+                    for thread_id in await self._keeper.renew():
+                        await self._lost(thread_id)
                 if self.options.adopt:
-                    await self._scan()
+                    await adoption.scan()
             except DatabaseLocked:
                 continue  # the next tick renews; the TTL leaves room for two misses
+            finally:
+                adoption.scan_done()
 
     async def _lost(self, thread_id: str) -> None:
         """Another reactor took the thread over (our lease had expired: this process stalled).
@@ -301,8 +317,11 @@ class Reactor:
                 self.observer.on_event(event)
             if event.type not in LANE_EVENTS:
                 continue
-            if lane is None and not held and (event.type not in CLAIM_EVENTS or self.closing):
-                continue
+            if lane is None and not held:
+                if event.type not in CLAIM_EVENTS or self.closing:
+                    continue
+                if self._adoption.no_room_for(thread_id):
+                    continue  # taken on when a lane closes (or by another reactor)
             if held:
                 self._keeper.keep(thread_id)
             self.lanes.post(thread_id, event, held=held)
@@ -349,7 +368,7 @@ class Reactor:
             remaining = await self._reader.call(busy)
             if not remaining:
                 return
-            await self._adopt(remaining)
+            await self._adoption.adopt(remaining)
             await asyncio.sleep(opts.poll_interval_s)
 
     async def wait_failed(self) -> None:

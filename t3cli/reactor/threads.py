@@ -118,6 +118,7 @@ class ThreadWork:
     def lane_closed(self, lane: Lane) -> None:
         if lane.held and not lane.refused:
             self._r.keeper.release_later(lane.thread_id)
+        self._r.room_freed()
 
     def lane_failed(self, lane: Lane, error: BaseException) -> None:
         self._r.observer.on_notice(

@@ -13,7 +13,8 @@ clock, because several processes compare it). Guarantees:
 - `release` deletes only the caller's own rows.
 - A lease held by a process of this host that no longer exists (its owner id names host and pid)
   counts as expired at once: a crashed `t3 run` does not block the next one for a whole TTL.
-  A pid that was reused by another process merely delays the takeover until expiry.
+  A pid that was reused by another process merely delays the takeover until expiry. The host is
+  `t3cli.host.host_name()` (`$T3_HOST`, else the host name).
 
 Expiry uses the wall clock of the machine; leases are a same-host (or NTP-synchronised) mechanism.
 """
@@ -21,12 +22,12 @@ Expiry uses the wall clock of the machine; leases are a same-host (or NTP-synchr
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Iterator
 
 from t3cli.contracts.ids import new_id
+from t3cli.host import host_name
 from t3cli.store.db import write_transaction
 
 # SQLite limits the number of host parameters per statement (999 on old builds).
@@ -36,14 +37,14 @@ _CHUNK = 500
 def new_owner() -> str:
     """An owner id for this process: `host:pid:random` (the random part makes a restarted process
     with a recycled pid a different owner)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+    return f"{host_name()}:{os.getpid()}:{new_id()[:8]}"
 
 
 def _dead_here(owner: str) -> bool:
     """True if `owner` names a process on this host that does not exist any more."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != host_name() or not pid_text.isdigit():
         return False
     try:
         os.kill(int(pid_text), 0)
@@ -155,11 +156,20 @@ def live_holder(
     return str(row[0]) if row and not _dead_here(str(row[0])) else None
 
 
-def held_by_others(conn: sqlite3.Connection, owner: str, *, now: float | None = None) -> set[str]:
-    """Threads with an unexpired lease held by a live owner other than `owner`."""
+def expiries_of_others(
+    conn: sqlite3.Connection, owner: str, *, now: float | None = None
+) -> dict[str, float]:
+    """Threads with an unexpired lease held by a live owner other than `owner`, and when each
+    lease expires (Unix seconds)."""
     at = time.time() if now is None else now
     rows = conn.execute(
-        "SELECT thread_id, owner FROM thread_leases WHERE owner != ? AND expires_at > ?",
+        "SELECT thread_id, owner, expires_at FROM thread_leases"
+        " WHERE owner != ? AND expires_at > ?",
         (owner, at),
     ).fetchall()
-    return {thread_id for thread_id, holder in rows if not _dead_here(holder)}
+    return {thread: float(expires) for thread, holder, expires in rows if not _dead_here(holder)}
+
+
+def held_by_others(conn: sqlite3.Connection, owner: str, *, now: float | None = None) -> set[str]:
+    """Threads with an unexpired lease held by a live owner other than `owner`."""
+    return set(expiries_of_others(conn, owner, now=now))

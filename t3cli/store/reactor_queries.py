@@ -271,6 +271,30 @@ def threads_needing_a_reactor(
     return sessions | threads_with_eligible_work(conn, thread_ids=thread_ids, project_id=project_id)
 
 
+def oldest_work_first(conn: sqlite3.Connection, thread_ids: Collection[str]) -> list[str]:
+    """`thread_ids` ordered by how long their work has waited: the sequence of the oldest active
+    turn's request, item being sent or pending head item (0 — first — for a thread whose only
+    work is a session to settle). Ties by thread id."""
+    since = dict.fromkeys(thread_ids, 0)
+    found: dict[str, int] = {}
+    ordered = sorted(since)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT thread_id, min(requested_sequence) FROM turns WHERE thread_id IN ({marks})"
+            " AND status IN ('requested', 'running') GROUP BY thread_id"
+            f" UNION ALL SELECT thread_id, min(queued_sequence) FROM queued_turns"
+            f" WHERE thread_id IN ({marks}) AND (status = 'sending'"
+            " OR (status = 'pending' AND position = 1)) GROUP BY thread_id",
+            (*chunk, *chunk),
+        ).fetchall()
+        for thread_id, sequence in rows:
+            found[thread_id] = min(found.get(thread_id, sequence), sequence)
+    since.update(found)
+    return sorted(since, key=lambda t: (since[t], t))
+
+
 def live_sessions(
     conn: sqlite3.Connection,
     *,

@@ -12,6 +12,7 @@ from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
 from t3cli.reactor.dbworker import Outcome
+from t3cli.store import eventlog
 from tests.conftest import create_thread
 from tests.reactor.conftest import count, eventually, queue, reactor, run, start_turn
 
@@ -273,7 +274,10 @@ def test_interrupt_running_and_unstarted_turns(
             await eventually(lambda: bool(r.running_turns()), what="hang running")
             # A turn on another thread waits for the only slot: interrupt it before it starts.
             turn_id = start_turn(engine, waiting, "never delivered")
-            await eventually(lambda: len(r.running_turns()) == 2, what="waiting turn")
+            assert r._watcher is not None
+            await r._watcher.reached(eventlog.head(engine.conn))
+            # With no room for it, this reactor does not even lease its thread (issue 12).
+            assert waiting not in r.keeper.held and r.lanes.get(waiting) is None
             engine.dispatch(c.TurnInterrupt(command_id=new_id(), thread_id=waiting))
             engine.dispatch(c.TurnInterrupt(command_id=new_id(), thread_id=thread_id))
             await r.drain()
