@@ -5,7 +5,9 @@ An adapter yields these, in order, for exactly one turn. Guarantees every adapte
 - `SessionStarted` comes before any other event that refers to the provider's session, and carries
   the session id read from the provider's own stream (never invented).
 - `TextDelta`s of one `item_id` concatenate to the `TextCompleted.text` of that item when the
-  provider streams; a provider that does not stream yields only `TextCompleted`.
+  provider streams; a provider that does not stream yields only `TextCompleted`. A provider that
+  streamed a long text need not hold it to repeat it: its `TextCompleted.text` may then be empty
+  (the deltas are the text).
 - Exactly one `TurnCompleted` ends the stream, whatever happened (crash, timeout, interrupt,
   garbage output); nothing follows it.
 """

@@ -30,6 +30,9 @@ STOPPED_ERROR: Final = "stopped"
 _WIND_DOWN_S: Final = 5.0
 
 _End = object()  # pump sentinel: the adapter's stream ended
+# Events read ahead of the consumer: a bound, so that an agent that writes faster than its output
+# is recorded is slowed down (through its stdout pipe) instead of piling its reply up in memory.
+_READ_AHEAD = 16
 
 
 async def _get(queue: asyncio.Queue[object], timeout: float | None) -> object:
@@ -85,7 +88,7 @@ class GuardedTurn:
 
     async def _guarded(self) -> AsyncIterator[RuntimeEvent]:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        queue: asyncio.Queue[object] = asyncio.Queue(_READ_AHEAD)
         pump = asyncio.create_task(self._pump(queue), name=f"turn-pump-{self._name}")
         began = loop.time()
         seen_event = False

@@ -43,8 +43,8 @@ from t3cli.providers.agent_groups import LAUNCH_GATE, AgentGroup, describe
 
 LEASH: Final = Path(__file__).with_name("_leash.py")
 STDERR_TAIL_BYTES: Final = 8 * 1024
-_HIGH_WATER: Final = 4 * 1024 * 1024
-_LOW_WATER: Final = 1024 * 1024
+_HIGH_WATER: Final = 1024 * 1024
+_LOW_WATER: Final = 256 * 1024
 _EOF_GRACE_S: Final = 2.0
 
 

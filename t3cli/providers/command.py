@@ -6,7 +6,8 @@ from the agent's own output), then the message as the last argument when `input 
 element holds `{message}`. Otherwise the message is written to stdin, which is then closed
 (`input = "stdin"`, the default); when the message is in argv, stdin is /dev/null.
 
-Output `text`: stdout is the reply, streamed as TextDelta and completed as one TextCompleted; the
+Output `text`: stdout is the reply, streamed as TextDelta and completed as one TextCompleted (whose
+text repeats the reply only up to `KEPT_REPLY_CHARS`: a longer one is never held whole); the
 session id is `local-` + thread id (deterministic, so such a provider cannot resume). Output
 `jsonl`: each JSON line that has a string at `text_path` (and matches every `text_match`
 path = value) adds a delta of the reply; `session_id_path` gives the session id. SessionStarted
@@ -37,6 +38,7 @@ from t3cli.providers._subprocess_turn import SubprocessTurn
 from t3cli.providers.base import ProviderCheck, TurnRequest, TurnRun
 
 _MISSING = object()
+KEPT_REPLY_CHARS = 1024 * 1024
 
 
 def local_session_id(thread_id: str) -> str:
@@ -119,7 +121,11 @@ class _ReplyStream:
         self._request = request
         self._started = False
         self._item_id = f"{request.turn_id}:reply"
-        self._reply: list[str] = []
+        self._said = False
+        # Kept for TextCompleted only while short: a reply of megabytes streams on as deltas
+        # and is never held whole (its TextCompleted then repeats none of it).
+        self._reply: list[str] | None = []
+        self._reply_chars = 0
 
     def _start(self, session_id: str | None) -> list[RuntimeEvent]:
         if self._started:
@@ -131,11 +137,17 @@ class _ReplyStream:
     def _delta(self, text: str) -> list[RuntimeEvent]:
         if not text:
             return []
-        self._reply.append(text)
+        self._said = True
+        if self._reply is not None:
+            self._reply.append(text)
+            self._reply_chars += len(text)
+            if self._reply_chars > KEPT_REPLY_CHARS:
+                self._reply = None
         return [*self._start(None), TextDelta(self._item_id, text)]
 
     def _completed_reply(self) -> list[RuntimeEvent]:
-        return [*self._start(None), TextCompleted(self._item_id, "".join(self._reply))]
+        text = "" if self._reply is None else "".join(self._reply)
+        return [*self._start(None), TextCompleted(self._item_id, text)]
 
     def succeeded(self) -> bool:
         return False  # only the exit status says; see verdict()
@@ -158,7 +170,7 @@ class TextStream(_ReplyStream):
 
     def finish(self, exit: ProcessExit) -> list[RuntimeEvent]:
         events = self._delta(self._decoder.decode(b"", final=True))
-        if exit.returncode != 0 and not self._reply:
+        if exit.returncode != 0 and not self._said:
             return events  # nothing was said: the verdict carries the failure
         return events + self._completed_reply()
 
@@ -185,7 +197,7 @@ class JsonlStream(_ReplyStream):
         for line in self._lines.flush():
             events += self._line(line)
         self.skipped += self._lines.oversized
-        if exit.returncode != 0 and not self._reply:
+        if exit.returncode != 0 and not self._said:
             return events
         return events + self._completed_reply()
 

@@ -45,12 +45,14 @@ class _Stream(NullObserver):
         self.turn_id: str | None = target.turn_id
         self.done: asyncio.Future[TurnResult] = asyncio.get_running_loop().create_future()
         self.reactor: Reactor | None = None
+        self.open_line = False  # the reply printed so far does not end with a newline
 
     def emit(self, text: str) -> None:
         if self._quiet or not text:
             return
         self._out.write(text)
         self._out.flush()
+        self.open_line = not text.endswith("\n")
 
     def on_notice(self, message: str) -> None:
         self._err.write(f"note: {message}\n")  # stdout carries the reply
@@ -80,20 +82,28 @@ def send_and_wait(
 ) -> int:
     """Run (or follow) `thread_id` until the target turn ends; return the exit code."""
     target = Target(thread_id, turn_id, queue_item_id)
-    result, code = asyncio.run(_send_and_wait(env, target, json_mode))
+    result, code, open_line = asyncio.run(_send_and_wait(env, target, json_mode))
     if json_mode:
-        env.print_json(_as_json(target, result))
+        _print_json(env, target, result)
     else:
-        _finish_text(env, result, thread_id)
+        _finish_text(env, result, thread_id, open_line)
     return code
 
 
-async def _send_and_wait(env: Env, target: Target, json_mode: bool) -> tuple[TurnResult, int]:
+async def _send_and_wait(
+    env: Env, target: Target, json_mode: bool
+) -> tuple[TurnResult, int, bool]:
+    """The target's result, the exit code, and whether the reply printed ends mid-line."""
+    stream = _Stream(target, env.stdout, env.stderr, json_mode)
+    result, code = await _run_or_follow(env, target, stream)
+    return result, code, stream.open_line
+
+
+async def _run_or_follow(env: Env, target: Target, stream: _Stream) -> tuple[TurnResult, int]:
     config = env.config
     settings = config.reactor
     signals = Signals()
     signals.install()
-    stream = _Stream(target, env.stdout, env.stderr, json_mode)
     try:
         while True:
             reactor = Reactor(
@@ -201,8 +211,8 @@ def _code(result: TurnResult, signals: Signals) -> int:
     return int(ExitCode.PROVIDER_FAILURE)
 
 
-def _finish_text(env: Env, result: TurnResult, thread_id: str) -> None:
-    if result.reply and not result.reply.endswith("\n"):
+def _finish_text(env: Env, result: TurnResult, thread_id: str, open_line: bool) -> None:
+    if open_line:
         env.stdout.write("\n")
         env.stdout.flush()
     if result.status == "completed":
@@ -218,13 +228,34 @@ def _finish_text(env: Env, result: TurnResult, thread_id: str) -> None:
     env.stderr.write(f"hint: `t3 show {short}` has the transcript; {retry} when it is fixed\n")
 
 
-def _as_json(target: Target, result: TurnResult) -> dict[str, Any]:
+def _print_json(env: Env, target: Target, result: TurnResult) -> None:
+    """The result as one JSON object (the shape `env.print_json` gives), its `reply` the whole
+    reply read back from the log and written piece by piece: however long, never held whole."""
+    import json
+
+    from t3cli.store import message_text
+
+    marker = f"reply-{id(result)}-{result.turn_id}"
+    document = json.dumps(_as_json(target, result, marker), ensure_ascii=False)
+    before, after = document.split(json.dumps(marker), 1)
+    out = env.stdout
+    out.write(before + '"')
+    if result.turn_id:
+        for piece in message_text.reply_pieces(env.connect(), result.turn_id):
+            out.write(json.dumps(piece, ensure_ascii=False)[1:-1])
+    else:
+        out.write(json.dumps(result.reply, ensure_ascii=False)[1:-1])
+    out.write('"' + after + "\n")
+    out.flush()
+
+
+def _as_json(target: Target, result: TurnResult, reply: str) -> dict[str, Any]:
     return {
         "thread_id": target.thread_id,
         "turn_id": result.turn_id or target.turn_id,
         "queue_item_id": result.queue_item_id or target.queue_item_id,
         "status": result.status,
-        "reply": result.reply,
+        "reply": reply,
         "error": result.error,
         "input_tokens": result.input_tokens,
         "output_tokens": result.output_tokens,

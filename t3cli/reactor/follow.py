@@ -25,6 +25,7 @@ from t3cli.contracts import commands as c
 from t3cli.contracts.events import EventRecord
 from t3cli.contracts.ids import new_id
 from t3cli.reactor.dbworker import DbWorker
+from t3cli.reactor.ingest import ReplyStart
 from t3cli.reactor.observer import TurnResult
 from t3cli.store import eventlog, leases
 from t3cli.store import reactor_queries as rq
@@ -59,7 +60,7 @@ class _Follower:
         self.emit = emit
         self.turn_id = target.turn_id
         self.cursor = 0
-        self.reply: list[str] = []
+        self.reply = ReplyStart()  # the whole reply is in the log
 
     def locate(self, conn: sqlite3.Connection) -> TurnResult | None:
         """Set the starting cursor just before the turn (or the queued item) appeared."""
@@ -81,7 +82,8 @@ class _Follower:
         return None
 
     def read(self, conn: sqlite3.Connection) -> list[EventRecord]:
-        return eventlog.read_after(conn, self.cursor, 500, stream_id=self.target.thread_id)
+        events, _ = eventlog.read_page(conn, self.cursor, 500, stream_id=self.target.thread_id)
+        return events
 
     def apply(self, event: EventRecord) -> TurnResult | None:
         self.cursor = event.sequence
@@ -102,7 +104,7 @@ class _Follower:
             and p.get("turn_id") == self.turn_id
         ):
             text = str(p.get("text", ""))
-            self.reply.append(text)
+            self.reply.add(text)
             if text:
                 self.emit(text)
         elif event.type == "thread.turn-completed" and p.get("turn_id") == self.turn_id:
@@ -113,7 +115,7 @@ class _Follower:
                 queue_item_id=self.target.queue_item_id,
                 status=str(p["status"]),
                 error=p.get("error"),
-                reply="".join(self.reply),
+                reply=self.reply.text,
                 input_tokens=p.get("input_tokens"),
                 output_tokens=p.get("output_tokens"),
                 cost_usd=p.get("cost_usd"),
@@ -172,7 +174,7 @@ async def follow(
                 return TurnResult(
                     target.thread_id, follower.turn_id or "", target.queue_item_id, "interrupted",
                     "the driving reactor did not record the interrupt in time",
-                    "".join(follower.reply),
+                    follower.reply.text,
                 )  # fmt: skip
             if time.monotonic() >= next_lease_check:
                 next_lease_check = time.monotonic() + lease_check_s

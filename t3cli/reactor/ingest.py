@@ -15,11 +15,18 @@ Guarantees:
       chunks <= floor(B / 4096) + floor(T / 0.25) + 1
 
 - The persisted chunks of an item concatenate to exactly its text (the deltas; or the completed
-  text when the provider sent no deltas, or its tail beyond the deltas).
+  text when the provider sent no deltas, or its tail beyond the deltas). A chunk holds at most
+  `MAX_CHUNK_CHARS`: a longer flush (a huge delta, or a whole message completed at once) is
+  split, so no single event carries megabytes.
+- Memory does not grow with the reply: an item keeps only its unpersisted buffer, a count and a
+  digest of what it streamed (to recognise a completed text that repeats the deltas), and the
+  ingestor keeps the first `REPLY_KEPT_CHARS` of the reply for its observers (`reply`). The whole
+  reply is in the log.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,13 +45,37 @@ from t3cli.contracts.runtime import (
 
 FLUSH_BYTES = 4096
 FLUSH_INTERVAL_S = 0.25
+MAX_CHUNK_CHARS = 65_536
+REPLY_KEPT_CHARS = 65_536
+
+
+class ReplyStart:
+    """The first `REPLY_KEPT_CHARS` of a reply, however long the reply grows."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._chars = 0
+
+    def add(self, text: str) -> None:
+        if self._chars < REPLY_KEPT_CHARS and text:
+            piece = text[: REPLY_KEPT_CHARS - self._chars]
+            self._parts.append(piece)
+            self._chars += len(piece)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+def _digest_of(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass")).digest()
 
 
 @dataclass(slots=True)
 class _TextItem:
     message_id: str
-    seen: list[str] = field(default_factory=list)  # every delta, for the exact final text
-    seen_chars: int = 0
+    seen_chars: int = 0  # characters streamed as deltas
+    seen: hashlib.blake2b = field(default_factory=hashlib.blake2b)  # their digest
     buffer: list[str] = field(default_factory=list)  # not yet persisted
     buffer_bytes: int = 0
     buffer_since: float | None = None
@@ -89,6 +120,7 @@ class TurnIngestor:
         self._clock = clock
         self._items: dict[str, _TextItem] = {}
         self._order: list[str] = []
+        self._kept = ReplyStart()
         self._ordinal = 0
         self.usage = UsageTotals()
         self.provider_session_id: str | None = None
@@ -131,12 +163,18 @@ class TurnIngestor:
             item.complete = True
         if not text and not (complete and item.chunks > 0):
             return []
-        return [self._chunk(item_id, item, text, complete)]
+        pieces = [text[i : i + MAX_CHUNK_CHARS] for i in range(0, len(text), MAX_CHUNK_CHARS)]
+        last = len(pieces) - 1
+        return [
+            self._chunk(item_id, item, piece, complete and n == last)
+            for n, piece in enumerate(pieces or [""])
+        ]
 
     @property
     def reply(self) -> str:
-        """The assistant text seen so far (persisted or not), items in order of first appearance."""
-        return "".join("".join(self._items[item_id].seen) for item_id in self._order)
+        """The start of the assistant text seen so far (persisted or not), in the order it
+        arrived: at most `REPLY_KEPT_CHARS` characters. The whole reply is in the log."""
+        return self._kept.text
 
     def next_deadline(self) -> float | None:
         """The clock time by which buffered text must be persisted, or None if nothing waits."""
@@ -163,8 +201,9 @@ class TurnIngestor:
             item = self._item(event.item_id)
             if item.complete or not event.text:
                 return [], ""
-            item.seen.append(event.text)
+            item.seen.update(event.text.encode("utf-8", "surrogatepass"))
             item.seen_chars += len(event.text)
+            self._kept.add(event.text)
             item.buffer.append(event.text)
             item.buffer_bytes += len(event.text.encode())
             if item.buffer_since is None:
@@ -176,11 +215,11 @@ class TurnIngestor:
             item = self._item(event.item_id)
             if item.complete:
                 return [], ""
-            seen = "".join(item.seen)
             tail = ""
-            if len(event.text) > len(seen) and event.text.startswith(seen):
-                tail = event.text[len(seen) :]
-            item.seen.append(tail)
+            done = item.seen_chars
+            if len(event.text) > done and _digest_of(event.text[:done]) == item.seen.digest():
+                tail = event.text[done:]
+            self._kept.add(tail)
             return self._flush(event.item_id, item, complete=True, tail=tail), tail
         if isinstance(event, SessionStarted):
             self.provider_session_id = event.provider_session_id

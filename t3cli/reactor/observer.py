@@ -28,7 +28,7 @@ class TurnResult:
     queue_item_id: str | None
     status: str  # completed | failed | interrupted | timed_out
     error: str | None
-    reply: str
+    reply: str  # its start (`ingest.REPLY_KEPT_CHARS` at most); the whole reply is in the log
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None

@@ -31,7 +31,7 @@ def _step(conn: sqlite3.Connection) -> int:
     with write_transaction(conn):
         cursors = pipeline.prepare(conn, ASYNC_PROJECTORS)
         low = min(cursors.values(), default=0)
-        batch = eventlog.read_after(conn, low, BATCH)
+        batch, _ = eventlog.read_page(conn, low, BATCH)  # a size-limited page
         pipeline.apply_events(conn, ASYNC_PROJECTORS, batch, cursors)
         return min(cursors.values(), default=0)
 

@@ -31,7 +31,13 @@ from pathlib import Path
 from t3cli.config import Config
 from t3cli.contracts import commands as c
 from t3cli.contracts.ids import derived_id
-from t3cli.contracts.runtime import RuntimeEvent, TurnCompleted, TurnStatus
+from t3cli.contracts.runtime import (
+    RuntimeEvent,
+    TextCompleted,
+    TextDelta,
+    TurnCompleted,
+    TurnStatus,
+)
 from t3cli.domain.rejections import CommandRejected
 from t3cli.errors import T3Error
 from t3cli.providers.agent_groups import LAUNCH_GATE, AgentGroup, LaunchGate
@@ -42,6 +48,10 @@ from t3cli.reactor.observer import Observer, TurnResult
 from t3cli.store import reactor_queries as rq
 
 _MAX_EVENTS_PER_BATCH = 500
+# Text taken from the provider per commit batch, and runtime events waiting between the provider
+# and ingestion: with the pipes' own limits, what bounds memory however long the reply.
+_MAX_TEXT_PER_BATCH = 1024 * 1024
+_EVENTS_IN_FLIGHT = 16
 Commit = Callable[[Sequence[c.Command]], Awaitable[list[Outcome]]]
 
 
@@ -272,16 +282,23 @@ async def _next_events(
     except TimeoutError:
         return []
     events = [first]
-    while len(events) < _MAX_EVENTS_PER_BATCH and not queue.empty():
-        events.append(queue.get_nowait())
+    text = _text_size(first)
+    while len(events) < _MAX_EVENTS_PER_BATCH and text < _MAX_TEXT_PER_BATCH and not queue.empty():
+        event = queue.get_nowait()
+        events.append(event)
+        text += _text_size(event)
     return events
+
+
+def _text_size(event: RuntimeEvent) -> int:
+    return len(event.text) if isinstance(event, TextDelta | TextCompleted) else 0
 
 
 async def _ingest(
     s: TurnServices, h: TurnHandle, run: TurnRun, ingestor: TurnIngestor
 ) -> TurnResult | None:
     began = time.monotonic()
-    queue: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+    queue: asyncio.Queue[RuntimeEvent] = asyncio.Queue(_EVENTS_IN_FLIGHT)
     pump = asyncio.create_task(_pump(run, queue), name=f"turn-pump-{h.turn_id[:8]}")
     completed: TurnCompleted | None = None
     last: list[c.Command] = []  # the batch that saw the end: committed with the closing commands

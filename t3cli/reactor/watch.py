@@ -21,6 +21,8 @@ from t3cli.store import eventlog
 
 PAGE = 1000
 _PAGES_PER_POLL = 5
+# Long replies put tens of KB of text in each event: a poll reads at most about this much.
+_POLL_BYTES = 4 * 1024 * 1024
 
 
 class LogWatcher:
@@ -48,13 +50,17 @@ class LogWatcher:
         self._data_version = version
         events: list[EventRecord] = []
         after = self.cursor
+        budget = _POLL_BYTES
         for _ in range(_PAGES_PER_POLL):
-            page = eventlog.read_after(conn, after, PAGE)
+            page, full = eventlog.read_page(conn, after, PAGE, max_bytes=budget)
             events += page
-            if len(page) < PAGE:
+            if not full:
                 self._more = False
                 return events
             after = page[-1].sequence
+            budget -= sum(len(event.payload.get("text", "")) for event in page)
+            if budget <= 0:
+                break
         self._more = True
         return events
 

@@ -162,7 +162,13 @@ def head(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-def read_after(
+# A page of events decoded at once stops after about this many payload bytes: streamed replies
+# put tens of KB in each event, and a reader must not hold thousands of them at a time.
+PAGE_BYTES = 8 * 1024 * 1024
+_FETCH = 32
+
+
+def read_page(
     conn: sqlite3.Connection,
     after: int,
     limit: int = 1000,
@@ -170,10 +176,13 @@ def read_after(
     until: int | None = None,
     stream_id: str | None = None,
     type_glob: str | None = None,
-) -> list[EventRecord]:
+    max_bytes: int | None = PAGE_BYTES,
+) -> tuple[list[EventRecord], bool]:
     """Up to `limit` events with `sequence > after` (and `<= until`), in sequence order,
     optionally only one stream's and only types matching `type_glob` (shell-style, as SQLite's
-    GLOB: `*`, `?`, `[...]`, case-sensitive)."""
+    GLOB: `*`, `?`, `[...]`, case-sensitive) — stopping early once their payloads add up to
+    `max_bytes` (at least one event is read). Returns the events and whether the page was full
+    (limit or size reached: there may be more)."""
     sql = f"SELECT {_COLUMNS} FROM events WHERE sequence > ?"
     params: list[object] = [after]
     if until is not None:
@@ -187,22 +196,56 @@ def read_after(
         params.append(type_glob)
     sql += " ORDER BY sequence LIMIT ?"
     params.append(limit)
-    rows = conn.execute(sql, params).fetchall()
-    return [_record(row) for row in rows]
+    if max_bytes is None:
+        rows = conn.execute(sql, params).fetchall()
+        return [_record(row) for row in rows], len(rows) == limit
+    cursor = conn.execute(sql, params)
+    events: list[EventRecord] = []
+    size = 0
+    try:
+        while size < max_bytes:
+            rows = cursor.fetchmany(_FETCH)
+            for row in rows:
+                events.append(_record(row))
+                size += len(row[6])
+            if len(rows) < _FETCH:
+                return events, len(events) == limit
+    finally:
+        cursor.close()
+    return events, True
+
+
+def read_after(
+    conn: sqlite3.Connection,
+    after: int,
+    limit: int = 1000,
+    *,
+    until: int | None = None,
+    stream_id: str | None = None,
+    type_glob: str | None = None,
+) -> list[EventRecord]:
+    """Up to `limit` events with `sequence > after`, as `read_page` without a size limit: a
+    short list means there are no more (up to `until`)."""
+    events, _ = read_page(
+        conn, after, limit, until=until, stream_id=stream_id, type_glob=type_glob, max_bytes=None
+    )
+    return events
 
 
 def iter_after(
     conn: sqlite3.Connection, after: int, *, batch_size: int = 5000, until: int | None = None
 ) -> Iterator[list[EventRecord]]:
-    """Every event after `after` (up to `until`), in batches; each batch is a fresh, closed
-    query, so a long iteration never holds a read transaction open."""
+    """Every event after `after` (up to `until`), in batches (of at most `batch_size` events or
+    about `PAGE_BYTES`); each batch is a fresh, closed query, so a long iteration never holds a
+    read transaction open."""
     cursor = after
     while True:
-        batch = read_after(conn, cursor, batch_size, until=until)
-        if not batch:
+        batch, full = read_page(conn, cursor, batch_size, until=until)
+        if batch:
+            yield batch
+            cursor = batch[-1].sequence
+        if not full:
             return
-        yield batch
-        cursor = batch[-1].sequence
 
 
 def events_of_command(conn: sqlite3.Connection, receipt: Receipt) -> list[EventRecord]:

@@ -257,14 +257,14 @@ def catch_up(
         with write_transaction(conn):
             cursors = prepare(conn, projectors)
             low = min(cursors.values(), default=0)
-            batch = eventlog.read_after(conn, low, batch_size)
+            batch, full = eventlog.read_page(conn, low, batch_size)
             if total is None:
                 total = max(0, eventlog.head(conn) - low)
             apply_events(conn, projectors, batch, cursors)
         applied += len(batch)
         if progress is not None:
             progress(min(applied, total), total)
-        if len(batch) < batch_size:
+        if not full:
             return applied
 
 

@@ -16,7 +16,7 @@ import sqlite3
 from typing import NamedTuple
 
 from t3cli.contracts.events import EventRecord
-from t3cli.store import eventlog
+from t3cli.store import eventlog, message_text
 
 THREAD_STATUSES = ("idle", "starting", "running", "queued", "blocked", "archived")
 
@@ -341,7 +341,7 @@ def thread_messages(conn: sqlite3.Connection, thread_id: str) -> list[MessageRow
     queue come last, in queue order. A streamed message sits where its first chunk arrived."""
     rows = conn.execute(
         "SELECT m.message_id, m.role, m.text, m.turn_id, m.queue_item_id, m.complete,"
-        " m.created_at, m.sequence FROM messages m"
+        " m.created_at, m.sequence, m.spilled FROM messages m"
         " LEFT JOIN turns t ON t.turn_id = m.turn_id AND m.role = 'user'"
         " LEFT JOIN queued_turns q ON q.queue_item_id = m.queue_item_id AND m.turn_id IS NULL"
         " WHERE m.thread_id = ?"
@@ -349,7 +349,12 @@ def thread_messages(conn: sqlite3.Connection, thread_id: str) -> list[MessageRow
         " q.position, m.sequence",
         (thread_id,),
     ).fetchall()
-    return [MessageRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
+    # A long reply's later chunks are stored once, in the log (`store.message_text`).
+    whole = message_text.complete_texts(conn, ((r[0], r[2], r[8]) for r in rows))
+    return [
+        MessageRow(r[0], r[1], whole.get(r[0], r[2]), r[3], r[4], bool(r[5]), r[6], r[7])
+        for r in rows
+    ]
 
 
 def thread_turns(conn: sqlite3.Connection, thread_id: str) -> list[TurnRow]:

@@ -14,6 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from t3cli.store.message_text import whole as whole_text
+
 _CHUNK = 500
 
 
@@ -172,8 +174,7 @@ def queue_item(conn: sqlite3.Connection, queue_item_id: str) -> tuple[str, int, 
 
 def message_text(conn: sqlite3.Connection, message_id: str) -> str | None:
     """The full text of a message (primary key)."""
-    row = conn.execute("SELECT text FROM messages WHERE message_id = ?", (message_id,)).fetchone()
-    return str(row[0]) if row else None
+    return whole_text(conn, message_id)
 
 
 def agent_groups(conn: sqlite3.Connection, turn: TurnRow) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ newer t3cli — in which case it is refused and left untouched.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _EVENT_COLUMNS = (
     "sequence, event_id, stream_kind, stream_id, stream_version, type, payload, schema_version,"
@@ -266,6 +266,24 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                WHERE status = 'sending'""",
             """CREATE INDEX queued_turns_head ON queued_turns (thread_id)
                WHERE status = 'pending' AND position = 1""",
+        ],
+    ),
+    (
+        # Long replies stored once (issue 12). Appending every chunk of a streamed reply to
+        # `messages.text` rewrote the growing text each time (quadratic: 50 MB took 90 s) and kept
+        # a second copy of it beside the log (3x the reply on disk). A message's text now stays
+        # inline only up to `projectors.transcript.INLINE_CHARS`; its later chunks are recorded
+        # by reference — the sequence of the event that holds their text — in `message_chunks`
+        # (`spilled` counts them). The messages projection (version 3) rebuilds itself once.
+        "0003_message_chunks",
+        [
+            "ALTER TABLE messages ADD COLUMN spilled INTEGER NOT NULL DEFAULT 0",
+            """CREATE TABLE message_chunks (
+                message_id TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                sequence INTEGER NOT NULL,
+                PRIMARY KEY (message_id, n)
+            ) WITHOUT ROWID""",
         ],
     ),
 ]

@@ -50,6 +50,32 @@ def _upcast_payload(conn: sqlite3.Connection, seq: int) -> Payload:
 
 
 _raw_decode = json.JSONDecoder().raw_decode
+# A batch also ends once its payloads reach this size: long streamed replies put tens of KB in
+# each event, and 20,000 of them at once would be a gigabyte.
+_BATCH_BYTES = 32 * 1024 * 1024
+_FETCH = 1000
+
+
+def _read_batch(read: sqlite3.Connection, last: int, until: int) -> list[Any]:
+    """Up to READ_BATCH events after `last` (at most `until`), fewer once `_BATCH_BYTES` of
+    payload was read; the statement is closed before returning."""
+    cursor = read.execute(
+        "SELECT sequence, type, payload, schema_version, occurred_at FROM events"
+        " WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?",
+        (last, until, READ_BATCH),
+    )
+    rows: list[Any] = []
+    size = 0
+    try:
+        while size < _BATCH_BYTES:
+            block = cursor.fetchmany(_FETCH)
+            rows += block
+            if len(block) < _FETCH:
+                break
+            size += sum(len(row[2]) for row in block)
+    finally:
+        cursor.close()
+    return rows
 
 
 def fold_log(
@@ -79,11 +105,7 @@ def fold_log(
     done = 0
     decode = _raw_decode
     while last < until:
-        rows = read.execute(
-            "SELECT sequence, type, payload, schema_version, occurred_at FROM events"
-            " WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?",
-            (last, until, READ_BATCH),
-        ).fetchall()
+        rows = _read_batch(read, last, until)
         if not rows:
             break
         for seq, type_, text, version, at in rows:

@@ -7,7 +7,7 @@ from typing import Any
 
 from t3cli.store.bulk._base import Fold, Payload, Unsupported, _key, _nullable, _opt, _req
 from t3cli.store.projectors.core import ACTIVITIES, MESSAGES
-from t3cli.store.projectors.transcript import _encode_detail
+from t3cli.store.projectors.transcript import INLINE_CHARS, _encode_detail
 
 MEMO_LIMIT = 4096
 _MEMO_TYPES = frozenset((str, int, bool, type(None)))
@@ -18,12 +18,14 @@ class MessagesFold(Fold):
     columns = {
         "messages": (
             "message_id", "thread_id", "sequence", "role", "text", "turn_id", "queue_item_id",
-            "complete", "created_at", "updated_at",
-        )
+            "complete", "created_at", "updated_at", "spilled",
+        ),
+        "message_chunks": ("message_id", "n", "sequence"),
     }  # fmt: skip
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Any]] = {}
+        self.chunks: list[list[Any]] = []
 
     def handlers(self) -> dict[str, Callable[[int, str, Payload], None]]:
         return {
@@ -40,11 +42,15 @@ class MessagesFold(Fold):
         complete = 1 if p.get("complete", True) else 0
         row = self.rows.get(mid)
         if row is None:
-            self.rows[mid] = [mid, tid, seq, role, text, turn_id, item, complete, at, at]
+            self.rows[mid] = [mid, tid, seq, role, text, turn_id, item, complete, at, at, 0]
             return
-        row[4] += text
         row[7] = complete
         row[9] = at
+        if not row[10] and len(row[4]) + len(text) <= INLINE_CHARS:
+            row[4] += text
+            return
+        self.chunks.append([mid, row[10], seq])
+        row[10] += 1
 
     def turn_requested(self, seq: int, at: str, p: Payload) -> None:
         if p.get("queue_item_id") is not None:
@@ -54,7 +60,7 @@ class MessagesFold(Fold):
                 row[5] = turn_id
 
     def tables(self) -> dict[str, list[list[Any]]]:
-        return {"messages": list(self.rows.values())}
+        return {"messages": list(self.rows.values()), "message_chunks": self.chunks}
 
 
 class ActivitiesFold(Fold):

@@ -1,7 +1,11 @@
 """`messages` and `activities` projectors: the transcript.
 
-A coalesced assistant chunk whose `message_id` already exists is appended to that message in one
-upsert, so a streamed reply costs one row update per persisted chunk, never a rescan.
+A coalesced assistant chunk whose `message_id` already exists extends that message. Its text
+stays inline in `messages.text` while that stays within `INLINE_CHARS`; past that, chunks are
+recorded by reference in `message_chunks(message_id, n, sequence)` — the event at `sequence`
+holds the text of the message's n-th spilled chunk — and `messages.spilled` counts them. So a
+streamed reply costs O(chunk) per persisted chunk, never a rewrite of what came before, and a
+long reply's text is stored once, in the log. `store.message_text` reads the whole text back.
 """
 
 from __future__ import annotations
@@ -12,26 +16,51 @@ import sqlite3
 from t3cli.contracts.events import EventRecord
 from t3cli.store.projectors.base import Projector
 
+INLINE_CHARS = 65_536
+
 
 def _message_sent(conn: sqlite3.Connection, ev: EventRecord) -> None:
     p = ev.payload
+    message_id, text = p["message_id"], p["text"]
+    complete = 1 if p.get("complete", True) else 0
+    row = conn.execute(
+        "SELECT spilled, CASE WHEN spilled = 0 THEN text END FROM messages WHERE message_id = ?",
+        (message_id,),
+    ).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO messages (message_id, thread_id, sequence, role, text, turn_id,"
+            " queue_item_id, complete, created_at, updated_at, spilled)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                message_id,
+                p["thread_id"],
+                ev.sequence,
+                p["role"],
+                text,
+                p.get("turn_id"),
+                p.get("queue_item_id"),
+                complete,
+                ev.occurred_at,
+                ev.occurred_at,
+            ),
+        )
+        return
+    spilled, inline = row
+    if not spilled and len(inline) + len(text) <= INLINE_CHARS:
+        conn.execute(
+            "UPDATE messages SET text = ?, complete = ?, updated_at = ? WHERE message_id = ?",
+            (inline + text, complete, ev.occurred_at, message_id),
+        )
+        return
     conn.execute(
-        "INSERT INTO messages (message_id, thread_id, sequence, role, text, turn_id, queue_item_id,"
-        " complete, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (message_id) DO UPDATE SET text = text || excluded.text,"
-        " complete = excluded.complete, updated_at = excluded.updated_at",
-        (
-            p["message_id"],
-            p["thread_id"],
-            ev.sequence,
-            p["role"],
-            p["text"],
-            p.get("turn_id"),
-            p.get("queue_item_id"),
-            1 if p.get("complete", True) else 0,
-            ev.occurred_at,
-            ev.occurred_at,
-        ),
+        "UPDATE messages SET spilled = spilled + 1, complete = ?, updated_at = ?"
+        " WHERE message_id = ?",
+        (complete, ev.occurred_at, message_id),
+    )
+    conn.execute(
+        "INSERT INTO message_chunks (message_id, n, sequence) VALUES (?, ?, ?)",
+        (message_id, spilled, ev.sequence),
     )
 
 
@@ -48,9 +77,10 @@ def _turn_requested(conn: sqlite3.Connection, ev: EventRecord) -> None:
 MESSAGES = Projector(
     name="messages",
     # 2: the sent turn is recorded from thread.turn-start-requested, by message id.
-    version=2,
-    tables=("messages",),
-    keys={"messages": "message_id"},
+    # 3: long texts spill into `message_chunks` (by reference) past INLINE_CHARS.
+    version=3,
+    tables=("messages", "message_chunks"),
+    keys={"messages": "message_id", "message_chunks": "sequence"},
     handlers={
         "thread.message-sent": _message_sent,
         "thread.turn-start-requested": _turn_requested,
