@@ -67,6 +67,13 @@ METRICS: tuple[tuple[str, str, Goal | None], ...] = (
     ("append_ms_sync_summary", "ms", None),
     ("append_ms_async_summary", "ms", None),
     ("append_sync_vs_async_summary", "x", None),
+    ("reply_s_per_mb", "s/MB", None),
+    ("reply_time_linearity", "x", _at_most("reply_time_linearity", 1.2)),
+    ("reply_db_growth", "x", _at_most("reply_db_growth", 1.3)),
+    ("reply_rss_mb", "MB", None),
+    ("reply_rss_growth", "x", _at_most("reply_rss_growth", 1.5)),
+    ("takeover_after_kill_s", "s", None),
+    ("takeover_after_expiry_ms", "ms", _at_most("takeover_after_expiry_ms", 250)),
 )
 METRIC_NAMES = tuple(name for name, _, _ in METRICS)
 

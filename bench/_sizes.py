@@ -34,6 +34,10 @@ class Sizes:
     list_events: int
     list_runs: int
     stream_deltas: int
+    reply_sizes_mb: tuple[float, ...]  # long replies printed by a command agent
+    reply_repeats: int  # runs per size (the median is reported)
+    takeover_ttl_s: float
+    takeover_trials: int
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +64,10 @@ FULL = Sizes(
     list_events=1_000_000,
     list_runs=10,
     stream_deltas=10_000,
+    reply_sizes_mb=(1, 5, 10, 20, 50),
+    reply_repeats=3,
+    takeover_ttl_s=2.0,
+    takeover_trials=5,
 )
 
 QUICK = Sizes(
@@ -83,4 +91,8 @@ QUICK = Sizes(
     list_events=100_000,
     list_runs=5,
     stream_deltas=10_000,
+    reply_sizes_mb=(1, 5, 10),
+    reply_repeats=1,
+    takeover_ttl_s=2.0,
+    takeover_trials=2,
 )

@@ -22,7 +22,11 @@ Groups, in order (metric names; module that measures them):
 - stream: stream_events_per_10k_deltas, stream_cpu_ms (`_reactor_metrics.stream`, in process);
 - hol: hol_p99_ms (`_hol`: a `t3 run` subprocess, measured from event timestamps);
 - rss: reactor_rss_growth (`_rss`: the reactor in the `_rss_driver.py` subprocess);
-- list: threads_list_ms, threads_list_vs_queue (`_cli_metrics`, on a `_logcache` log).
+- list: threads_list_ms, threads_list_vs_queue (`_cli_metrics`, on a `_logcache` log);
+- reply: reply_s_per_mb, reply_time_linearity, reply_db_growth, reply_rss_mb, reply_rss_growth
+  (`_long_reply`: real `t3 send` processes, a command agent printing 1 to 50 MB);
+- takeover: takeover_after_kill_s, takeover_after_expiry_ms (`_takeover`: two real `t3 run` as
+  two hosts, one SIGKILLed).
 
 Large logs are built once and cached under `bench/out/` (git-ignored), keyed by their sizes.
 """
@@ -40,7 +44,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _cli_metrics, _core, _hol, _reactor_metrics, _report, _rss, _summary_metrics
+from bench import (
+    _cli_metrics,
+    _core,
+    _hol,
+    _long_reply,
+    _reactor_metrics,
+    _report,
+    _rss,
+    _summary_metrics,
+    _takeover,
+)
 from bench._logcache import BuiltLog, LogSpec, build_log, cached
 from bench._machine import machine
 from bench._sizes import FULL, QUICK, Sizes
@@ -171,6 +185,47 @@ def run_list(run: Run) -> None:
     run.notes["threads_list_ms"] = f"{s.list_threads:,} threads, {built.head:,} events"
 
 
+def run_reply(run: Run) -> None:
+    result = _long_reply.measure(list(run.sizes.reply_sizes_mb), run.sizes.reply_repeats)
+    runs = result.runs
+    largest, smallest = runs[-1], runs[0]
+    # Seconds per MB of the whole run: fixed costs make it fall with size when the cost per MB
+    # is flat; a cost that grows with the reply makes it rise (it was 10x from 5 to 50 MB).
+    reference = next((r for r in runs[:-1] if r.mb >= 5), smallest)
+    r = run.results
+    r["reply_s_per_mb"] = largest.seconds / largest.mb
+    r["reply_time_linearity"] = r["reply_s_per_mb"] / (reference.seconds / reference.mb)
+    r["reply_db_growth"] = max(x.db_growth for x in runs)
+    r["reply_rss_mb"] = largest.rss_kb / 1024
+    r["reply_rss_growth"] = largest.rss_kb / smallest.rss_kb
+    sizes = ", ".join(f"{x.mb:g} MB {x.seconds:.2f} s" for x in runs)
+    run.notes["reply_s_per_mb"] = (
+        f"`t3 send` wall time: {sizes} (empty reply {result.baseline_s:.2f} s)"
+    )
+    run.notes["reply_time_linearity"] = (
+        f"s/MB at {largest.mb:g} MB over s/MB at {reference.mb:g} MB"
+    )
+    run.notes["reply_db_growth"] = ", ".join(f"{x.mb:g} MB {x.db_growth:.2f}x" for x in runs)
+    run.notes["reply_rss_growth"] = (
+        f"peak RSS of `t3 send` at {largest.mb:g} MB over {smallest.mb:g} MB "
+        f"({largest.rss_kb / 1024:.0f} vs {smallest.rss_kb / 1024:.0f} MB)"
+    )
+
+
+def run_takeover(run: Run) -> None:
+    s = run.sizes
+    result = _takeover.measure(s.takeover_ttl_s, s.takeover_trials)
+    run.results["takeover_after_kill_s"] = sum(result.after_kill_s) / len(result.after_kill_s)
+    run.results["takeover_after_expiry_ms"] = max(result.after_expiry_ms)
+    run.notes["takeover_after_kill_s"] = (
+        f"lease_ttl_s {result.ttl_s:g}, mean of {len(result.after_kill_s)} kills: "
+        + ", ".join(f"{x:.2f}" for x in result.after_kill_s)
+    )
+    run.notes["takeover_after_expiry_ms"] = "worst trial: " + ", ".join(
+        f"{x:.0f}" for x in result.after_expiry_ms
+    )
+
+
 GROUPS: dict[str, Callable[[Run], None]] = {
     "cli": run_cli,
     "bootstrap": run_bootstrap,
@@ -181,6 +236,8 @@ GROUPS: dict[str, Callable[[Run], None]] = {
     "hol": run_hol,
     "rss": run_rss,
     "list": run_list,
+    "reply": run_reply,
+    "takeover": run_takeover,
 }
 
 

@@ -40,6 +40,10 @@ TOY = dataclasses.replace(
     list_events=300,
     list_runs=1,
     stream_deltas=300,
+    reply_sizes_mb=(0.25, 0.5),
+    reply_repeats=1,
+    takeover_ttl_s=1.0,
+    takeover_trials=1,
 )
 
 
