@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from t3cli.host import host_name, process_space
 from t3cli.providers.agent_groups import LAUNCH_GATE, AgentGroup, describe
 
 LEASH: Final = Path(__file__).with_name("_leash.py")
@@ -198,7 +199,8 @@ class AgentProcess:
     ) -> None:
         gate = LAUNCH_GATE.get()
         if gate is not None:
-            group = describe(self.pid) or AgentGroup("", "", self.pid, 0)
+            # Without /proc there is no start time to record: recovery will not judge it.
+            group = describe(self.pid) or AgentGroup(host_name(), process_space(), self.pid, 0)
             if not await gate(group):
                 raise LaunchRefused("the launch gate refused the agent")
         if not may_start():
