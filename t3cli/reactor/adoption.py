@@ -4,7 +4,9 @@ A reactor with `--max-concurrent N` leases at most N threads at a time (counting
 drive a thread and claims in flight), so that other reactors on the same database take the rest
 instead of idling while one reactor holds every thread and runs N of them. Work it leaves for
 lack of room is taken on as soon as one of its lanes closes (`room_freed`), the oldest waiting
-work first (`reactor_queries.oldest_work_first`).
+work first (`reactor_queries.oldest_work_first`): the threads left are remembered in that order
+(`waiting`) and claimed from there, so a lane closing costs one claim, not a scan of the
+database; what was taken meanwhile by another reactor is simply not granted.
 
 A thread whose lease another reactor holds is taken over the moment that lease expires: each
 scan notes the earliest expiry among such threads (`next_expiry`), and the reactor's lease loop
@@ -36,8 +38,9 @@ class Adoption:
         self._counter = counter
         self._claiming = 0
         self._lock = asyncio.Lock()
-        self._left_for_room = False
+        self._waiting: list[str] = []  # left for lack of room, oldest work first
         self._scan_owed = False  # counted as outstanding work until the scan is done
+        self.scan_requested = False
         self.next_expiry: float | None = None  # wall clock: a lease of interest runs out
         self.wanted = asyncio.Event()  # scan now (room was freed for work left waiting)
 
@@ -50,16 +53,30 @@ class Adoption:
         """For a thread that just got work: True (and noted) if there is no room for it now."""
         if self.room() > 0:
             return False
-        self._left_for_room = True
+        if thread_id not in self._waiting:
+            self._waiting.append(thread_id)
         return True
 
     def room_freed(self) -> None:
-        """A lane closed: if work was left for lack of room, look for it now. Until that scan
-        is done it counts as outstanding work, so `Reactor.drain` waits for it."""
-        if self._left_for_room and not self._scan_owed:
+        """A lane closed: if work was left for lack of room, take it on now. Until that is done
+        it counts as outstanding work, so `Reactor.drain` waits for it."""
+        if self._waiting and not self._scan_owed:
             self._scan_owed = True
             self._counter.add()
             self.wanted.set()
+
+    async def take_waiting(self) -> bool:
+        """Claim what was left for lack of room, as far as there is room now; False if nothing
+        was waiting (then a scan is what finds work)."""
+        waiting, self._waiting = self._waiting, []
+        if waiting:
+            async with self._lock:
+                await self._claim_in_order(waiting)
+        return bool(waiting)
+
+    def request_scan(self) -> None:
+        self.scan_requested = True
+        self.wanted.set()
 
     def scan_done(self) -> None:
         if self._scan_owed:
@@ -74,26 +91,30 @@ class Adoption:
             fresh = set(thread_ids) - r.keeper.held - set(r.lanes.lanes)
             if r.closing:
                 return
-            self._left_for_room = False
-            if not fresh:
-                return
+            self._waiting = []
             if len(fresh) > self.room():
                 order = await r.reader.call(lambda conn: rq.oldest_work_first(conn, fresh))
             else:
                 order = sorted(fresh)
-            while order and not r.closing:
-                room = self.room()
-                if room <= 0:
-                    self._left_for_room = True
-                    return
-                batch, order = order[:room], order[room:]
-                self._claiming += len(batch)
-                try:
-                    got = await r.keeper.claim(batch)
-                finally:
-                    self._claiming -= len(batch)
-                for thread_id in sorted(got):
-                    r.lanes.post(thread_id, Marker.CLAIMED, held=True)
+            await self._claim_in_order(order)
+
+    async def _claim_in_order(self, order: list[str]) -> None:
+        """Claim `order`'s threads, first ones first, while there is room; remember the rest."""
+        r = self._r
+        order = [t for t in order if t not in r.keeper.held and r.lanes.get(t) is None]
+        while order and not r.closing:
+            room = self.room()
+            if room <= 0:
+                self._waiting = order + [t for t in self._waiting if t not in order]
+                return
+            batch, order = order[:room], order[room:]
+            self._claiming += len(batch)
+            try:
+                got = await r.keeper.claim(batch)
+            finally:
+                self._claiming -= len(batch)
+            for thread_id in sorted(got):
+                r.lanes.post(thread_id, Marker.CLAIMED, held=True)
 
     async def scan(self) -> None:
         """Claim threads in scope whose work nobody (alive) drives — startup leftovers, expired
@@ -110,5 +131,6 @@ class Adoption:
             held = found & set(others)
             return found - held, min((others[t] for t in held), default=None)
 
+        self.scan_requested = False
         found, self.next_expiry = await r.reader.call(query)
         await self.adopt(found)

@@ -221,7 +221,7 @@ class Reactor:
         self._started = True
         if opts.adopt:
             await self._adoption.adopt(_threads_with_work(model) & self._scope(model))
-            self._adoption.wanted.set()  # a first scan: when do other reactors' leases expire?
+            self._adoption.request_scan()  # and when do other reactors' leases on work expire?
 
     def _scope(self, model: ReadModel) -> set[str]:
         ids = set(model.threads)
@@ -252,18 +252,21 @@ class Reactor:
             if adoption.next_expiry is not None:
                 expiry = loop.time() + adoption.next_expiry - time.time() + _EXPIRY_MARGIN_S
                 wake = min(wake, expiry)
+            woken = False
             try:
                 async with asyncio.timeout(max(0.0, wake - loop.time())):
-                    await adoption.wanted.wait()
+                    woken = await adoption.wanted.wait()
             except TimeoutError:
                 pass
             adoption.wanted.clear()
             try:
-                if loop.time() >= next_renew:
+                tick = loop.time() >= next_renew
+                if tick:
                     next_renew = loop.time() + every
                     for thread_id in await self._keeper.renew():
                         await self._lost(thread_id)
-                if self.options.adopt:
+                scan = tick or not woken or adoption.scan_requested
+                if self.options.adopt and (scan or not await adoption.take_waiting()):
                     await adoption.scan()
             except DatabaseLocked:
                 continue  # the next tick renews; the TTL leaves room for two misses

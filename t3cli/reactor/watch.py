@@ -1,6 +1,8 @@
 """Watching the log: notice new events within one poll interval and hand them on, in order.
 
-Every `interval_s` (default 20 ms) the watcher asks its read connection for `PRAGMA data_version`,
+Every `interval_s` (default 20 ms), or at once when someone awaits `reached` for events already
+committed (a lane waiting to read its own writes back), the watcher asks its read connection for
+`PRAGMA data_version`,
 which changes whenever another connection commits — one cheap read while nothing happens. When it
 changed (or a previous read stopped at a page limit) it reads the events after its cursor, in
 pages, and passes each page to `sink` in sequence order. Guarantees: every event after the
@@ -41,6 +43,7 @@ class LogWatcher:
         self._data_version: int | None = None
         self._more = True
         self._advanced = asyncio.Event()
+        self._poked = asyncio.Event()  # someone waits for events: poll now, not at the interval
         self.failure: BaseException | None = None
 
     def _poll(self, conn: sqlite3.Connection) -> list[EventRecord]:
@@ -83,7 +86,12 @@ class LogWatcher:
                 except DatabaseLocked:
                     delivered = 0
                 if not delivered or not self._more:
-                    await asyncio.sleep(self._interval_s)
+                    try:
+                        async with asyncio.timeout(self._interval_s):
+                            await self._poked.wait()
+                    except TimeoutError:
+                        pass
+                    self._poked.clear()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -99,6 +107,7 @@ class LogWatcher:
             self._advanced.clear()
             if self.cursor >= sequence:
                 return
+            self._poked.set()  # the events are committed: no need to wait for the next poll
             await self._advanced.wait()
         if self.failure is not None:
             raise self.failure
