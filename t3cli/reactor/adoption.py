@@ -45,9 +45,11 @@ class Adoption:
         self.wanted = asyncio.Event()  # scan now (room was freed for work left waiting)
 
     def room(self) -> int:
-        """How many more threads this reactor may take on now."""
-        driving = sum(1 for lane in self._r.lanes.lanes.values() if not lane.refused)
-        return self._r.options.max_concurrent - driving - self._claiming
+        """How many more threads this reactor may take on now (a thread whose release is not
+        written yet still counts: its lease row is still there)."""
+        r = self._r
+        driving = sum(1 for lane in r.lanes.lanes.values() if not lane.refused)
+        return r.options.max_concurrent - driving - self._claiming - r.keeper.releasing
 
     def no_room_for(self, thread_id: str) -> bool:
         """For a thread that just got work: True (and noted) if there is no room for it now."""
@@ -66,13 +68,16 @@ class Adoption:
             self.wanted.set()
 
     async def take_waiting(self) -> bool:
-        """Claim what was left for lack of room, as far as there is room now; False if nothing
-        was waiting (then a scan is what finds work)."""
+        """Claim what was left for lack of room, as far as there is room now — after writing
+        the releases that made the room; False if nothing was waiting (then a scan is what
+        finds work)."""
+        if not self._waiting:
+            return False
+        await self._r.keeper.flush_releases()
         waiting, self._waiting = self._waiting, []
-        if waiting:
-            async with self._lock:
-                await self._claim_in_order(waiting)
-        return bool(waiting)
+        async with self._lock:
+            await self._claim_in_order(waiting)
+        return True
 
     def request_scan(self) -> None:
         self.scan_requested = True

@@ -60,6 +60,11 @@ class LeaseKeeper:
         """The thread has work again: cancel a queued release."""
         self._releasing.discard(thread_id)
 
+    @property
+    def releasing(self) -> int:
+        """Held threads whose release is queued but not yet written."""
+        return len(self._releasing & self.held)
+
     def release_later(self, thread_id: str) -> None:
         if thread_id in self.held:
             self._releasing.add(thread_id)
