@@ -248,16 +248,25 @@ def _queue_events(
 def _turn_start(cmd: c.TurnStart, state: DecisionState, limits: Limits) -> list[e.NewEvent]:
     thread = _writable(state, cmd.thread_id)
     _text(cmd.text, limits)
-    if thread.busy:
+    # A message never overtakes the queue: not work in flight, and not a failed head item that
+    # holds the queue until the user retries or cancels it (what follows may depend on it).
+    blocked = thread.blocked_by
+    if thread.busy or blocked is not None:
         if cmd.when_busy == "queue":
             if cmd.queue_item_id is None:
                 raise CommandRejected("queue_item_id is required to queue", kind="invalid")
             _new_ids(state, queue_item_id=cmd.queue_item_id, message_id=cmd.message_id)
             return _queue_events(cmd.thread_id, cmd.queue_item_id, cmd.message_id, cmd.text)
+        short = cmd.thread_id[:8]
+        if blocked is not None and not thread.busy:
+            raise CommandRejected(
+                f"thread {short}'s queue is blocked by failed item {blocked.queue_item_id[:8]}",
+                hint=f"`t3 retry {short}` sends it again, `t3 queue cancel {short} 1` drops it;"
+                " or pass --queue-if-busy to queue this message behind it",
+            )
         raise CommandRejected(
-            f"thread {cmd.thread_id[:8]} is busy",
-            hint=f"`t3 queue {cmd.thread_id[:8]} ...` runs it after the current work,"
-            " or pass --queue-if-busy",
+            f"thread {short} is busy",
+            hint=f"`t3 queue {short} ...` runs it after the current work, or pass --queue-if-busy",
         )
     _new_ids(state, turn_id=cmd.turn_id, message_id=cmd.message_id)
     return [
