@@ -76,6 +76,7 @@ def add(
             command_id=cid, thread_id=ref.thread_id, queue_item_id=child_id("queue-item", cid),
             message_id=child_id("message", cid), text=text,
         ),
+        text=text,
     )  # fmt: skip
     queue_item_id = child_id("queue-item", cid)
     report(
@@ -111,6 +112,7 @@ def _item_command(
     item: str,
     command_id: str | None,
     build: Callable[[str, str, str], "Command"],
+    **arguments: object,
 ) -> "tuple[str, str, DispatchResult, str]":
     """Resolve THREAD and ITEM, dispatch `build(command id, thread id, queue item id)`, and return
     (thread id, command id, result, the item the command acted on — from its events, so a replayed
@@ -124,6 +126,7 @@ def _item_command(
         lambda cid, ref: build(
             cid, ref.thread_id, resolve_item_id(env.connect(), ref, item, command_id)
         ),
+        item=item.strip().lower(), **arguments,
     )  # fmt: skip
     return ref.thread_id, cid, result, item_of(result)
 
@@ -165,6 +168,7 @@ def move(
         lambda cid, tid, qid: QueuedTurnMove(
             command_id=cid, thread_id=tid, queue_item_id=qid, to_position=to
         ),
+        to=to,
     )
     position = result.events[0].payload.get("to_position", to) if result.events else to
     report(

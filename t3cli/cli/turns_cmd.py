@@ -44,6 +44,7 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
             when_busy="queue" if queue_if_busy else "reject",
             queue_item_id=child_id("queue-item", cid) if queue_if_busy else None,
         ),
+        text=text, queue_if_busy=queue_if_busy,
     )  # fmt: skip
     if result.first("thread.turn-start-requested") is not None:
         turn_id, queue_item_id = child_id("turn", cid), None
@@ -87,7 +88,9 @@ def retry(
         qid = resolve_item_id(env.connect(), ref, item, command_id) if item is not None else None
         return QueuedTurnRetry(command_id=cid, thread_id=ref.thread_id, queue_item_id=qid)
 
-    ref, cid, result = dispatch_on_thread(env, thread, command_id, make)
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id, make, item=item.strip().lower() if item is not None else None
+    )
     queue_item_id = item_of(result)
     report(
         env, json, ref.thread_id, cid, result.sequence, line=f"requeued {queue_item_id}",
