@@ -73,15 +73,27 @@ def _mode_finding(path: os.PathLike[str] | str, expected: int, what: str) -> Fin
 
 
 def _config(paths: Paths) -> Iterator[Finding]:
-    from t3cli.config import load_config
+    """Every configuration problem as a failure (the file, `T3_*` variables, each provider
+    table, each with its own fix), unknown keys as warnings."""
+    from t3cli.config import check_config
+    from t3cli.providers.registry import table_problems
 
-    try:
-        load_config(paths.config_file)
-    except T3Error as exc:
-        yield Finding("config", "config file", "fail", exc.message, exc.hint)
+    config, problems = check_config(paths.config_file)
+    for problem in problems:
+        yield Finding("config", "config file", "fail", problem.message, problem.hint)
+    if config is None:
         return
+    for warning in config.warnings:
+        yield Finding("config", "config keys", "warn", warning, "correct the key, or remove it")
     where = paths.config_file if paths.config_file.exists() else f"{paths.config_file} (absent)"
     yield Finding("config", "config file", "ok", f"{where}: valid")
+    for name in config.providers:
+        for table_problem in table_problems(config, name):
+            yield Finding(
+                "config", f"providers.{name}", "fail", table_problem,
+                f"fix [providers.{name}] in {paths.config_file}: threads on it cannot run until"
+                " then (README, 'Providers' lists the options)",
+            )  # fmt: skip
 
 
 def _database(paths: Paths) -> Iterator[Finding]:
@@ -186,26 +198,28 @@ def _database_checks(conn: sqlite3.Connection, schema_version: int) -> Iterator[
 
 
 def _providers(paths: Paths) -> Iterator[Finding]:
-    from t3cli.config import load_config
-    from t3cli.providers.registry import check_all
+    from t3cli.config import check_config
+    from t3cli.providers.registry import check_all, table_problems
 
-    try:
-        config = load_config(paths.config_file)
-        checks = check_all(config)
-    except T3Error:
+    config, _ = check_config(paths.config_file)
+    if config is None:
         return  # reported by the config check
-    for check in checks:
+    misconfigured = {name for name in config.providers if table_problems(config, name)}
+    for check in check_all(config):
+        if check.name in misconfigured:
+            continue  # its table is a config failure above; its executable is not checked
         if check.problem is None and check.found:
             version = f" ({check.version})" if check.version else ""
             yield Finding("providers", check.name, "ok", f"{check.kind}{version}")
-        else:
-            yield Finding(
-                "providers",
-                check.name,
-                "warn",
-                check.problem or f"{check.executable} not found",
-                f"install it, or set providers.{check.name}.binary in config.toml",
-            )
+            continue
+        setting = "argv" if check.kind == "command" else "binary"
+        yield Finding(
+            "providers",
+            check.name,
+            "warn",
+            check.problem or f"{check.executable} not found",
+            f"install it, or set providers.{check.name}.{setting} in {paths.config_file}",
+        )
 
 
 def run_checks(paths: Paths) -> list[Finding]:

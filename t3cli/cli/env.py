@@ -63,6 +63,8 @@ class Env:
             from t3cli.config import load_config
 
             self._config = load_config(self.paths.config_file)
+            for warning in self._config.warnings:  # once per invocation: a typo never hides
+                self.stderr.write(f"warning: {warning}\n")
         return self._config
 
     def connect(self) -> sqlite3.Connection:

@@ -86,7 +86,6 @@ def project_add(
 ) -> None:
     """Register a directory as a project (harmless if it already is)."""
     from t3cli.cli.output import project_json
-
     from t3cli.cli.writes import command_id as checked_command_id
 
     env = current_env()

@@ -95,7 +95,7 @@ def resolve_target(conn: sqlite3.Connection, ref: str, command_id: str | None) -
 def _names(ref: str, thread: ThreadRef) -> bool:
     """Whether `ref` can mean `thread` (deleted or not): `@last`, an id prefix, or its title."""
     text = ref.strip()
-    if text == LAST or text == thread.title:
+    if text in (LAST, thread.title):
         return True
     return bool(text) and thread.thread_id.startswith(text.lower())
 

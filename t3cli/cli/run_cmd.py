@@ -72,8 +72,11 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
         raise UsageError(f"--recover must be one of {', '.join(_RECOVER)}, got {recover!r}")
     if on_exit not in _ON_EXIT:
         raise UsageError(f"--on-exit must be one of {', '.join(_ON_EXIT)}, got {on_exit!r}")
+    from t3cli.providers.registry import validate_providers
+
     env = current_env()
     config = env.config
+    validate_providers(config)  # a bad provider table: exit 2 before anything is recorded
     conn = env.connect()
     thread_ids = _resolve_threads(conn, thread or [])
     project_id = _resolve_project(conn, project) if project else None

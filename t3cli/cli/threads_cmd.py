@@ -40,9 +40,14 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     """Create a thread (registering the project on first use); with a MESSAGE, queue it."""
     from t3cli.cli.messages import read_message, title_from_message
     from t3cli.cli.projects_cmd import ensure_project, project_path
-    from t3cli.cli.writes import check_command_id, check_provider, child_id, fingerprint
+    from t3cli.cli.writes import (
+        check_command_id,
+        check_provider,
+        child_id,
+        fingerprint,
+        note_replayed,
+    )
     from t3cli.cli.writes import command_id as make_command_id
-    from t3cli.cli.writes import note_replayed
     from t3cli.contracts import commands as c
     from t3cli.domain.rejections import CommandRejected
     from t3cli.store import queries
@@ -53,6 +58,8 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     if message is not None:
         text = read_message(env, message, max_chars=env.config.max_message_chars)
     path = project_path(project or ".")
+    if provider is not None:
+        check_provider(env, provider)  # before registering the project: a refusal leaves nothing
     row, _ = ensure_project(env, path)
     check_command_id(env, cid, c.ThreadCreate.TYPE)
     thread_id = child_id("thread", cid)

@@ -31,21 +31,29 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
 ) -> int:
     """Start a turn now and print the reply (a busy thread is rejected: use `t3 queue`)."""
     from t3cli.cli.messages import read_message
-    from t3cli.cli.writes import child_id, dispatch_on_thread, report
+    from t3cli.cli.writes import check_provider, child_id, dispatch_on_thread, report
     from t3cli.contracts.commands import TurnStart
+    from t3cli.store.queries import thread_provider
 
     env = current_env()
     text = read_message(env, message, max_chars=env.config.max_message_chars)
-    ref, cid, result = dispatch_on_thread(
-        env, thread, command_id,
-        lambda cid, ref: TurnStart(
+
+    def make(cid: str, ref: "ThreadRef") -> TurnStart:
+        # Before anything is recorded: a turn on a provider whose table is wrong could only fail
+        # (and block the queue); refuse it now, naming the key.
+        provider = thread_provider(env.connect(), ref.thread_id)
+        if provider is not None:
+            check_provider(env, provider)
+        return TurnStart(
             command_id=cid, thread_id=ref.thread_id, turn_id=child_id("turn", cid),
             message_id=child_id("message", cid), text=text,
             when_busy="queue" if queue_if_busy else "reject",
             queue_item_id=child_id("queue-item", cid) if queue_if_busy else None,
-        ),
-        text=text, queue_if_busy=queue_if_busy,
-    )  # fmt: skip
+        )  # fmt: skip
+
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id, make, text=text, queue_if_busy=queue_if_busy
+    )
     if result.first("thread.turn-start-requested") is not None:
         turn_id, queue_item_id = child_id("turn", cid), None
     else:  # the thread was busy and the message was queued (--queue-if-busy)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from t3cli.cli.env import Env
 from t3cli.contracts.ids import derived_id, new_id
-from t3cli.errors import NotFound, UsageError
+from t3cli.errors import UsageError
 
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
@@ -127,17 +127,11 @@ def item_of(result: DispatchResult) -> str:
 
 
 def check_provider(env: Env, name: str) -> str:
-    """Return `name` if it is a configured provider; raise `NotFound` (exit 4) listing the names
-    otherwise, or `ConfigError` (exit 2) when its table names no known kind. Cheap: reads the
-    configuration only, loads no adapter."""
-    from t3cli.providers.registry import check_kind, provider_names
+    """Return `name` if it is a usable provider: raise `NotFound` (exit 4) listing the names for
+    an unknown one, or `ConfigError` (exit 2) naming the key when its `[providers.NAME]` table is
+    wrong — so a thread is never bound to a provider whose first turn could only fail. Loads no
+    adapter (it does import pydantic, which validates the table)."""
+    from t3cli.providers.registry import provider_options
 
-    names = provider_names(env.config)
-    if name not in names:
-        raise NotFound(
-            f"unknown provider {name!r}",
-            hint=f"configured providers: {', '.join(names)}"
-            f" (add a [providers.{name}] table to config.toml to define one)",
-        )
-    check_kind(env.config, name)
+    provider_options(env.config, name)
     return name
