@@ -3,7 +3,8 @@
 Each check yields `Finding`s; a check that itself fails (unreadable file, locked database) becomes
 a failing finding with its message — the doctor never crashes on the problems it looks for. The
 only writes it may cause are the normal catch-up of the asynchronous summary projection (part of
-the replay check); it never migrates, repairs or deletes anything.
+the replay check) and the corruption mark beside the database (`store.corruption`): set when the
+integrity check fails, removed when it passes. It never migrates, repairs or deletes data.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
-from t3cli.errors import T3Error
+from t3cli.errors import DatabaseCorrupt, T3Error
 from t3cli.paths import Paths
+from t3cli.store import corruption
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -109,33 +112,61 @@ def _database(paths: Paths) -> Iterator[Finding]:
     try:
         conn = connect(db, create=False, migrate=False)
     except T3Error as exc:
-        yield Finding("database", "open", "fail", exc.message, exc.hint)
+        yield _failure(db, "open", exc)
         return
     try:
-        yield from _database_checks(conn, SCHEMA_VERSION)
+        yield from _database_checks(conn, db, SCHEMA_VERSION)
     except sqlite3.Error as exc:
-        error = translate(exc, db)
-        yield Finding("database", "read", "fail", error.message, error.hint)
+        yield _failure(db, "read", translate(exc, db))
     except T3Error as exc:
-        yield Finding("database", "read", "fail", exc.message, exc.hint)
+        yield _failure(db, "read", exc)
     finally:
         conn.close()
 
 
-def _database_checks(conn: sqlite3.Connection, schema_version: int) -> Iterator[Finding]:
+def _failure(db: Path, check: str, error: T3Error) -> Finding:
+    if not isinstance(error, DatabaseCorrupt):
+        return Finding("database", check, "fail", error.message, error.hint)
+    corruption.mark(db, error.detail)
+    return Finding("database", check, "fail", error.message, _restore_hint(db))
+
+
+def _restore_hint(db: Path) -> str:
+    return (
+        f"restore a backup of {db} (then run `t3 doctor` again: writes stay refused until it"
+        f" passes); `sqlite3 {db} .recover` may salvage the log"
+    )
+
+
+def _database_checks(
+    conn: sqlite3.Connection, db: Path, schema_version: int
+) -> Iterator[Finding]:
     from t3cli.store import replay
 
     rows = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
     if rows != ["ok"]:
+        corruption.mark(db, f"integrity check failed: {rows[0]}")
         yield Finding(
             "database",
             "integrity",
             "fail",
             f"integrity check failed: {'; '.join(rows[:3])}",
-            "restore a backup; `sqlite3 t3.db .recover` may salvage the log",
+            _restore_hint(db),
         )
         return
     yield Finding("database", "integrity", "ok", "integrity check passed")
+    earlier = corruption.marked(db)
+    if earlier is not None:
+        corruption.clear(db)
+        yield Finding(
+            "database",
+            "corruption mark",
+            "warn",
+            f"an earlier command found the database corrupt ({earlier}); the integrity check"
+            " passes now, so writes are allowed again",
+            "nothing to do if you restored a backup; otherwise keep a copy of the file, and"
+            " `t3 replay --check` proves the projections",
+        )
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version < schema_version:
         yield Finding(

@@ -41,7 +41,7 @@ from t3cli.domain.state import (
     TurnState,
 )
 from t3cli.store import eventlog, pipeline
-from t3cli.store.db import translate, write_transaction
+from t3cli.store.db import database_path, translate, write_transaction
 from t3cli.store.projectors import CORE_PROJECTORS
 
 
@@ -233,7 +233,7 @@ class Engine:
         except _Abandoned:
             pass  # rolled back by write_transaction
         except sqlite3.Error as exc:
-            raise translate(exc) from None
+            raise translate(exc, database_path(self.conn)) from None
         return outcomes
 
     def _dispatch_one(

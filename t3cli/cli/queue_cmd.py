@@ -18,7 +18,14 @@ from click.shell_completion import CompletionItem
 from typer.core import TyperGroup
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, ItemArg, JsonOption, MessageArg, ThreadArg
+from t3cli.cli.params import (
+    MAX_INT,
+    CommandIdOption,
+    ItemArg,
+    JsonOption,
+    MessageArg,
+    ThreadArg,
+)
 
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
@@ -80,7 +87,7 @@ def add(
     )  # fmt: skip
     queue_item_id = child_id("queue-item", cid)
     report(
-        env, json, ref.thread_id, cid, result.sequence, line=queue_item_id,
+        env, json, ref.thread_id, cid, result.sequence, data=queue_item_id,
         queue_item_id=queue_item_id,
     )  # fmt: skip
 
@@ -145,15 +152,17 @@ def cancel(
         lambda cid, tid, qid: QueuedTurnCancel(command_id=cid, thread_id=tid, queue_item_id=qid),
     )
     report(
-        current_env(), json, thread_id, cid, result.sequence, line=f"cancelled {item_id}",
-        queue_item_id=item_id,
+        current_env(), json, thread_id, cid, result.sequence, data=item_id,
+        done=f"cancelled item {item_id[:8]} of thread {thread_id[:8]}", queue_item_id=item_id,
     )  # fmt: skip
 
 
 def move(
     thread: ThreadArg,
     item: ItemArg,
-    to: Annotated[int, typer.Option("--to", metavar="N", help="New 1-based position.")],
+    to: Annotated[
+        int, typer.Option("--to", metavar="N", max=MAX_INT, help="New 1-based position.")
+    ],
     command_id: CommandIdOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -172,7 +181,8 @@ def move(
     )
     position = result.events[0].payload.get("to_position", to) if result.events else to
     report(
-        current_env(), json, thread_id, cid, result.sequence, line=f"moved {item_id} to {position}",
+        current_env(), json, thread_id, cid, result.sequence, data=item_id,
+        done=f"moved item {item_id[:8]} of thread {thread_id[:8]} to position {position}",
         queue_item_id=item_id, position=position,
     )  # fmt: skip
 

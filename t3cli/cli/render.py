@@ -4,6 +4,8 @@ Guarantees:
 - When stdout is not a terminal, output is plain text: one record per line, fields separated by
   tabs, no colour, no box drawing, no padding — safe for `cut`, `awk` and `grep`.
 - On a terminal, colour follows `Env.color` (off with NO_COLOR or --no-color).
+- Text that came from users or agents never reaches the terminal raw: every field goes through
+  `printable` (control characters shown as visible escapes); `--json` keeps it exact.
 - rich is imported only inside the functions that draw on a terminal, so commands whose output
   is not a table never pay for it.
 """
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from t3cli.cli.env import Env
+from t3cli.cli.safe_text import printable
 from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
 
 if TYPE_CHECKING:
@@ -65,7 +68,7 @@ def ago(iso: str, now: float | None = None) -> str:
 
 def _plain(env: Env, rows: Sequence[Sequence[object]]) -> None:
     for row in rows:
-        fields = ("" if v is None else " ".join(str(v).split()) for v in row)
+        fields = ("" if v is None else printable(" ".join(str(v).split())) for v in row)
         env.stdout.write("\t".join(fields) + "\n")
 
 
@@ -73,12 +76,16 @@ def _table(
     env: Env, headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for header in headers:
         table.add_column(header, overflow="ellipsis", no_wrap=True)
     for index, row in enumerate(rows):
-        table.add_row(*row, style=styles[index] if index < len(styles) and styles[index] else None)
+        style = styles[index] if index < len(styles) and styles[index] else None
+        # Titles, previews, messages: untrusted text, escaped cell by cell, and never read as
+        # rich markup (`[link=...]` would make rich itself emit a terminal escape).
+        table.add_row(*(Text(printable(cell, single_line=True)) for cell in row), style=style)
     console(env).print(table)
 
 
@@ -182,6 +189,7 @@ def show(
     out = console(env) if color else None
 
     def emit(text: str, style: str = "") -> None:
+        text = printable(text)  # the transcript, titles and errors are agents' and users' text
         if out is not None:
             out.print(text, style=style or None, markup=False, soft_wrap=True)
         else:

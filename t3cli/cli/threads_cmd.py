@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, JsonOption, ThreadArg
+from t3cli.cli.params import MAX_INT, CommandIdOption, JsonOption, ThreadArg
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -134,10 +134,15 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
             "--status", help="Only this status: idle, starting, running, queued, blocked, archived."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N threads.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_INT - 1, help="At most N threads.")
+    ] = 50,
     before: Annotated[
         int | None,
-        typer.Option("--before", metavar="CURSOR", help="Next page: the cursor printed on stderr."),
+        typer.Option(
+            "--before", metavar="CURSOR", min=0, max=MAX_INT,
+            help="Next page: the cursor printed on stderr.",
+        ),
     ] = None,
     json: JsonOption = False,
 ) -> None:
@@ -173,7 +178,10 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     else:
         render.threads(env, rows)
     if more:
-        env.stderr.write(f"more: t3 threads --before {rows[-1].last_activity_sequence}\n")
+        from t3cli.cli.pagination import next_page_command
+
+        cursor = rows[-1].last_activity_sequence
+        env.stderr.write(f"more: {next_page_command('--before', cursor)}\n")
 
 
 def show(thread: ThreadArg, json: JsonOption = False) -> None:
@@ -219,8 +227,8 @@ def _thread_write(
         env, thread, command_id, lambda cid, ref: make(cid, ref.thread_id), **arguments
     )
     title = ref.title if new_title is None else new_title
-    line = f"{verb} {ref.thread_id[:8]} ({title})"
-    report(env, json, ref.thread_id, cid, result.sequence, line=line)
+    done = f"{verb} thread {ref.thread_id[:8]} ({title})"
+    report(env, json, ref.thread_id, cid, result.sequence, data=ref.thread_id, done=done)
 
 
 def rename(

@@ -66,7 +66,7 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
         )
         return int(code)
     report(
-        env, json, ref.thread_id, cid, result.sequence, line=f"{turn_id or queue_item_id}",
+        env, json, ref.thread_id, cid, result.sequence, data=f"{turn_id or queue_item_id}",
         turn_id=turn_id, queue_item_id=queue_item_id,
     )  # fmt: skip
     if not json and queue_item_id is not None:
@@ -101,7 +101,8 @@ def retry(
     )
     queue_item_id = item_of(result)
     report(
-        env, json, ref.thread_id, cid, result.sequence, line=f"requeued {queue_item_id}",
+        env, json, ref.thread_id, cid, result.sequence, data=queue_item_id,
+        done=f"requeued item {queue_item_id[:8]} of thread {ref.thread_id[:8]}",
         queue_item_id=queue_item_id,
     )  # fmt: skip
 
@@ -121,8 +122,9 @@ def interrupt(
     event = result.first("thread.turn-interrupt-requested")
     turn_id = str(event.payload["turn_id"]) if event else None
     report(
-        env, json, ref.thread_id, cid, result.sequence,
-        line=f"interrupt requested for turn {turn_id}", turn_id=turn_id,
+        env, json, ref.thread_id, cid, result.sequence, data=str(turn_id),
+        done=f"interrupt requested for turn {str(turn_id)[:8]} of thread {ref.thread_id[:8]}",
+        turn_id=turn_id,
     )  # fmt: skip
 
 
@@ -136,8 +138,8 @@ def stop(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption
         env, thread, command_id,
         lambda cid, ref: SessionStop(command_id=cid, thread_id=ref.thread_id),
     )  # fmt: skip
-    line = f"stop requested for {ref.thread_id[:8]}"
-    report(env, json, ref.thread_id, cid, result.sequence, line=line)
+    done = f"stop requested for thread {ref.thread_id[:8]}"
+    report(env, json, ref.thread_id, cid, result.sequence, data=ref.thread_id, done=done)
 
 
 def register(app: typer.Typer) -> None:

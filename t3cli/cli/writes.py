@@ -109,15 +109,30 @@ def dispatch_on_thread(
 
 
 def report(
-    env: Env, json: bool, thread_id: str, cid: str, sequence: int, *, line: str, **ids: Any
+    env: Env,
+    json: bool,
+    thread_id: str,
+    cid: str,
+    sequence: int,
+    *,
+    data: str,
+    done: str | None = None,
+    **ids: Any,
 ) -> None:
-    """What a write prints: with `--json` its write result (README, "JSON output"), else `line`."""
+    """What a write prints. With `--json`: its write result (README, "JSON output"). Otherwise
+    the full id of what it created or acted on (`data`) on stdout — data, for scripts — and, for
+    writes whose id alone does not say what happened, the confirmation `done` on stderr (with
+    8-character ids, like every message meant for people)."""
     if json:
         from t3cli.cli.output import write_json
 
         env.print_json(write_json(thread_id, cid, sequence, **ids))
-    else:
-        env.stdout.write(line + "\n")
+        return
+    env.stdout.write(data + "\n")
+    if done is not None:
+        from t3cli.cli.safe_text import printable
+
+        env.stderr.write(printable(done) + "\n")
 
 
 def item_of(result: DispatchResult) -> str:

@@ -14,7 +14,7 @@ import sqlite3
 
 from t3cli.errors import T3Error
 from t3cli.store import eventlog, pipeline
-from t3cli.store.db import translate
+from t3cli.store.db import database_path, translate
 from t3cli.store.projectors import Projector
 from t3cli.store.projectors.summaries import THREAD_SUMMARIES
 
@@ -37,7 +37,7 @@ def ensure_projected(
     except T3Error:
         raise
     except sqlite3.OperationalError as exc:
-        raise translate(exc) from None
+        raise translate(exc, database_path(conn)) from None
     except Exception as exc:
         raise ProjectionFailed(
             f"the {projector.name} projection failed at or after sequence {cursor + 1}: "
