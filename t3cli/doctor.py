@@ -138,9 +138,7 @@ def _restore_hint(db: Path) -> str:
     )
 
 
-def _database_checks(
-    conn: sqlite3.Connection, db: Path, schema_version: int
-) -> Iterator[Finding]:
+def _database_checks(conn: sqlite3.Connection, db: Path, schema_version: int) -> Iterator[Finding]:
     from t3cli.store import replay
 
     rows = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]

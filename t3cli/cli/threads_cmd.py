@@ -140,7 +140,10 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     before: Annotated[
         int | None,
         typer.Option(
-            "--before", metavar="CURSOR", min=0, max=MAX_INT,
+            "--before",
+            metavar="CURSOR",
+            min=0,
+            max=MAX_INT,
             help="Next page: the cursor printed on stderr.",
         ),
     ] = None,
