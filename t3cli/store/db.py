@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from t3cli.errors import DatabaseCorrupt, DatabaseError, DatabaseLocked
+from t3cli.errors import ConfigError, DatabaseCorrupt, DatabaseError, DatabaseLocked
 from t3cli.paths import ensure_private_dir
 from t3cli.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -33,8 +33,18 @@ DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
 def _busy_timeout_ms() -> int:
-    raw = os.environ.get("T3_BUSY_TIMEOUT_MS")
-    return int(raw) if raw and raw.isdigit() else DEFAULT_BUSY_TIMEOUT_MS
+    """`T3_BUSY_TIMEOUT_MS` (how long a write waits for the lock), else the default. Like every
+    `T3_*` variable: empty counts as unset, anything but a non-negative integer is refused."""
+    raw = os.environ.get("T3_BUSY_TIMEOUT_MS", "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_MS
+    if not raw.isdigit():
+        raise ConfigError(
+            f"environment variable T3_BUSY_TIMEOUT_MS must be a whole number of milliseconds,"
+            f" got {raw!r}",
+            hint="unset T3_BUSY_TIMEOUT_MS, or set it to e.g. 10000",
+        )
+    return int(raw)
 
 
 def _check_path(path: Path) -> None:
