@@ -88,9 +88,40 @@ def database_path(conn: sqlite3.Connection) -> str:
     return str(row[2]) if row and row[2] else "the database"
 
 
+# The plain cases of `translate`: (SQLite error code prefix, words of its message, what to say,
+# what to do). `{path}` and `{text}` (SQLite's message) are filled in.
+_KNOWN_FAILURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    (
+        "SQLITE_FULL",
+        ("database or disk is full",),
+        "{path}: the disk (or the database's size limit) is full; nothing was written",
+        "free some space on that disk and retry (with the same --command-id to be safe)",
+    ),
+    (
+        "SQLITE_NOTADB",
+        ("file is not a database",),
+        "{path} is not a t3 database (not an SQLite file); it was left untouched",
+        "move it away, or point T3_HOME at another directory",
+    ),
+    (
+        "SQLITE_CANTOPEN",
+        ("unable to open",),
+        "cannot open {path}: {text}",
+        "check that its directory exists and is readable and writable by you",
+    ),
+    (
+        "SQLITE_IOERR",
+        ("disk i/o error",),
+        "disk I/O error on {path}: {text}; nothing was written",
+        "check the disk (free space, `dmesg`), then retry with the same --command-id",
+    ),
+)
+
+
 def translate(exc: sqlite3.Error, path: Path | str = "the database") -> DatabaseError:
     """Map an sqlite3 error to the user-facing `DatabaseError` that says which failure it is
-    (locked, read-only, full, not a database, corrupt, unopenable, I/O) and what to do."""
+    (locked, read-only, corrupt, full, not a database, unopenable, I/O) and what to do. SQLite's
+    error code decides; its message's words are the fallback."""
     name = str(getattr(exc, "sqlite_errorname", "") or "")
     text = str(exc)
     lowered = text.lower()
@@ -106,32 +137,15 @@ def translate(exc: sqlite3.Error, path: Path | str = "the database") -> Database
         )
     if kind("SQLITE_READONLY", "readonly", "read-only"):
         return _read_only(path)
-    if kind("SQLITE_FULL", "database or disk is full"):
-        return DatabaseError(
-            f"{path}: the disk (or the database's size limit) is full; nothing was written",
-            hint="free some space on that disk and retry (with the same --command-id to be safe)",
-        )
-    if kind("SQLITE_NOTADB", "file is not a database"):
-        return DatabaseError(
-            f"{path} is not a t3 database (not an SQLite file); it was left untouched",
-            hint="move it away, or point T3_HOME at another directory",
-        )
     if kind("SQLITE_CORRUPT", "malformed", "corrupt"):
         return DatabaseCorrupt(
             f"{path} is corrupt or truncated: {text}",
             hint="`t3 doctor` checks it; restore a backup (then run `t3 doctor`) or move it away",
             detail=text,
         )
-    if kind("SQLITE_CANTOPEN", "unable to open"):
-        return DatabaseError(
-            f"cannot open {path}: {text}",
-            hint="check that its directory exists and is readable and writable by you",
-        )
-    if kind("SQLITE_IOERR", "disk i/o error"):
-        return DatabaseError(
-            f"disk I/O error on {path}: {text}; nothing was written",
-            hint="check the disk (free space, `dmesg`), then retry with the same --command-id",
-        )
+    for code, words, message, hint in _KNOWN_FAILURES:
+        if kind(code, *words):
+            return DatabaseError(message.format(path=path, text=text), hint=hint)
     return DatabaseError(
         f"database error on {path}: {text}",
         hint="`t3 doctor` checks the database; rerun with T3_DEBUG=1 for details",
