@@ -105,6 +105,7 @@ class CodexStream:
         self._session_usage = session_usage
         self._resumed = resumed
         self._provider = provider
+        self._held_warning: str | None = None
 
     def feed_chunk(self, chunk: bytes) -> list[RuntimeEvent]:
         events: list[RuntimeEvent] = []
@@ -117,7 +118,15 @@ class CodexStream:
         for line in self._lines.flush():
             events += self._line(line)
         self.skipped += self._lines.oversized
-        return events
+        return events + self._release_warning()
+
+    def _release_warning(self, failure: str | None = None) -> list[RuntimeEvent]:
+        """The held top-level `error` line as a warning, unless it only announced `failure`
+        (codex prints the reason of a failed turn twice: as `error`, then in `turn.failed`)."""
+        held, self._held_warning = self._held_warning, None
+        if held is None or held == failure:
+            return []
+        return [Activity("warning", f"codex: {shorten(held)}", detail={"message": held})]
 
     def succeeded(self) -> bool:
         return self._outcome is not None and self._outcome.status == "completed"
@@ -145,6 +154,10 @@ class CodexStream:
         if event is None or not isinstance(kind, str):
             self.skipped += 1
             return []
+        failure = _message(event.get("error")) if kind == "turn.failed" else None
+        return self._release_warning(failure or None) + self._event(kind, event)
+
+    def _event(self, kind: str, event: dict[str, Any]) -> list[RuntimeEvent]:
         if kind == "thread.started" and isinstance(event.get("thread_id"), str):
             return [SessionStarted(event["thread_id"])]
         if kind == "turn.started":
@@ -166,9 +179,10 @@ class CodexStream:
             self._outcome = TurnCompleted("failed", error=f"codex: {message}")
             return []
         if kind == "error":
-            message = _message(event) or "error"
-            self._last_error = message
-            return [Activity("warning", f"codex: {shorten(message)}", detail={"message": message})]
+            # A retry ("Reconnecting... 1/5"), or the reason of a `turn.failed` that follows:
+            # held until the next line says which.
+            self._last_error = self._held_warning = _message(event) or "error"
+            return []
         self.skipped += 1
         return []
 

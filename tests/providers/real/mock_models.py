@@ -68,6 +68,7 @@ class SeenRequest:
 class _State:
     script: list[Reply] = field(default_factory=lambda: [Reply()])
     requests: list[SeenRequest] = field(default_factory=list)
+    deltas_sent: int = 0  # text pieces written to an agent, over all replies
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -114,6 +115,16 @@ class MockModel:
         """Model requests seen so far (conversation requests only, in arrival order)."""
         with self._state.lock:
             return list(self._state.requests)
+
+    def wait_for_deltas(self, count: int, within_s: float = 60.0) -> None:
+        """Wait until `count` pieces of reply text have been sent (a slow reply is under way)."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            with self._state.lock:
+                if self._state.deltas_sent >= count:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"the mock model never sent {count} text pieces")
 
     def wait_for_requests(self, count: int, within_s: float = 60.0) -> list[SeenRequest]:
         deadline = time.monotonic() + within_s
@@ -177,6 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
                 self.wfile.flush()
+                if name.endswith("_text.delta") or name == "content_block_delta":
+                    with self.shared.lock:
+                        self.shared.deltas_sent += 1
         except (BrokenPipeError, ConnectionResetError):
             return  # the agent went away (interrupt, timeout): nothing to finish
 
