@@ -273,16 +273,20 @@ def test_a_codex_session_open_in_another_codex_process(world: World) -> None:
 @agents("claude")
 def test_claude_api_retries_are_warnings_shown_live_and_in_show(world: World) -> None:
     world.configure(env={"CLAUDE_CODE_MAX_RETRIES": "1"})
-    world.model.script(Reply(status=500), Reply(text="After a retry."))
+    world.model.script(
+        Reply(status=500), Reply(text="After a retry."), Reply(status=500), Reply(text="Again.")
+    )
+    retry = "claude: API retry 1/1 after HTTP 500 (server_error)"
     thread = world.new_thread()
     done = ok(world.t3("send", thread, "hello"))
     assert "After a retry." in done.stdout
-    assert "warning: claude: API retry 1/1 after HTTP 500 (server_error)" in done.stderr
-    [turn] = world.show(thread)["turns"]
-    assert [w.split(",")[0] for w in turn["warnings"]] == [
-        "claude: API retry 1/1 after HTTP 500 (server_error)"
-    ]
-    assert "warning: claude: API retry 1/1" in ok(world.t3("show", thread)).stdout
+    assert f"warning: {retry}, next try in " in done.stderr  # live, while the turn runs
+    ok(world.t3("queue", thread, "once more"))
+    run = ok(world.t3("run", "--until-idle"))
+    assert f"{thread[:8]} warning: {retry}" in run.stdout  # t3 run's plain lines
+    turns = world.show(thread)["turns"]
+    assert [[w.split(",")[0] for w in t["warnings"]] for t in turns] == [[retry], [retry]]
+    assert f"warning: {retry}" in ok(world.t3("show", thread)).stdout
 
 
 def test_providers_reports_the_version_from_stdout(world: World) -> None:
