@@ -53,6 +53,7 @@ class World:
     root: Path
     model: MockModel
     options: dict[str, Any] = field(default_factory=dict)
+    codex_retries: int = 0  # codex's own retries of a failed model request (0: fail fast)
 
     def __post_init__(self) -> None:
         self.home = self.root / "t3home"
@@ -86,9 +87,13 @@ class World:
                 f'base_url = "{self.model.base_url}/v1"\n'
                 'wire_api = "responses"\n'
                 'env_key = "T3_MOCK_API_KEY"\n'
-                "request_max_retries = 0\n"
-                "stream_max_retries = 0\n"
+                f"request_max_retries = {self.codex_retries}\n"
+                f"stream_max_retries = {self.codex_retries}\n"
             )
+
+    def set_codex_retries(self, retries: int) -> None:
+        self.codex_retries = retries
+        self._write_agent_state()
 
     def lose_agent_state(self) -> None:
         """The agent forgets every session (its state directory is replaced by a fresh one), as

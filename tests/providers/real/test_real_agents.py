@@ -289,6 +289,24 @@ def test_claude_api_retries_are_warnings_shown_live_and_in_show(world: World) ->
     assert f"warning: {retry}" in ok(world.t3("show", thread)).stdout
 
 
+@agents("codex")
+def test_codex_reconnects_are_warnings_and_its_failure_is_said_once(world: World) -> None:
+    # codex 0.169 retries a failed request silently when the retry works; a retry that fails
+    # too prints "Reconnecting... 1/1 (...)", then the reason of the failure twice.
+    world.set_codex_retries(1)
+    world.model.script(Reply(status=500))
+    thread = world.new_thread()
+    done = world.t3("send", thread, "hello")
+    assert done.returncode == 5
+    demand = "We\u2019re currently experiencing high demand, which may cause temporary errors."
+    assert f"warning: codex: Reconnecting... 1/1 ({demand})" in done.stderr  # live
+    [turn] = world.show(thread)["turns"]
+    assert [w for w in turn["warnings"] if "high demand" in w] == [
+        f"codex: Reconnecting... 1/1 ({demand})"
+    ]  # the failure's own reason is the turn's error, not one more warning
+    assert turn["error"] == f"codex: {demand}"
+
+
 def test_providers_reports_the_version_from_stdout(world: World) -> None:
     import json
 
