@@ -13,7 +13,7 @@ Guarantees:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from t3cli.cli.env import Env
@@ -183,8 +183,14 @@ def show(
     messages: Sequence[MessageRow],
     turns: Sequence[TurnRow],
     items: Sequence[QueueRow],
+    *,
+    warnings: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """`t3 show`: a header, the transcript (each turn's outcome after its messages), the queue."""
+    """`t3 show`: a header, the transcript (each turn's outcome, then its warnings, after its
+    messages), the queue."""
+    from t3cli.cli.safe_text import printable
+
+    warned = warnings or {}
     color = env.color
     out = console(env) if color else None
 
@@ -213,12 +219,16 @@ def show(
             and turn.status not in ("requested", "running")
         ):
             emit(_turn_line(turn), "dim")
+            for warning in warned.get(turn.turn_id, ()):
+                emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
             shown.add(turn.turn_id)
     pending = [t for t in turns if t.turn_id not in shown]
     if pending:
         emit("")
         for turn in pending:
             emit(_turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            for warning in warned.get(turn.turn_id, ()):
+                emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
     if items:
         emit("")
         emit("queue:", "bold")

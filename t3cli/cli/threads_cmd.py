@@ -204,10 +204,13 @@ def show(thread: ThreadArg, json: JsonOption = False) -> None:
     messages = queries.thread_messages(conn, ref.thread_id)
     turns = queries.thread_turns(conn, ref.thread_id)
     items = queries.queue_items(conn, ref.thread_id)
+    from t3cli.store.turn_warnings import turn_warnings
+
+    warnings = turn_warnings(conn, ref.thread_id)
     if json:
-        env.print_json(show_json(row, messages, turns, items))
+        env.print_json(show_json(row, messages, turns, items, warnings=warnings))
     else:
-        render.show(env, row, messages, turns, items)
+        render.show(env, row, messages, turns, items, warnings=warnings)
 
 
 def _thread_write(
