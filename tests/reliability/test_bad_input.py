@@ -562,8 +562,11 @@ def test_bad_input(case: Case, world: World, monkeypatch: pytest.MonkeyPatch) ->
     assert "Traceback" not in result.stderr, result
     assert result.code == case.code, result
     if case.code != ExitCode.OK:
-        # One style for every error: `error: ...` then `hint: ...`.
-        assert result.stderr.startswith("error: "), result
+        # One style for every error: `error: ...` then `hint: ...` (after any warnings or notes
+        # the command printed while it ran, e.g. an agent's own warnings).
+        lines = [line for line in result.stderr.splitlines()
+                 if not line.startswith(("warning: ", "note: "))]  # fmt: skip
+        assert lines and lines[0].startswith("error: "), result
         assert case.heading in result.stderr.lower(), result
         assert "\nhint: " in result.stderr, result
         assert not any(
