@@ -18,7 +18,14 @@ from click.shell_completion import CompletionItem
 from typer.core import TyperGroup
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, ItemArg, JsonOption, MessageArg, ThreadArg
+from t3cli.cli.params import (
+    CommandIdOption,
+    ItemArg,
+    JsonOption,
+    MessageArg,
+    QuietOption,
+    ThreadArg,
+)
 
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
@@ -89,19 +96,24 @@ def list_items(
         str | None, typer.Argument(metavar="[THREAD]", help="Only this thread (default: all).")
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List queued turns (pending, sending, failed) in FIFO order."""
+    from t3cli.cli import quiet as quiet_output
     from t3cli.cli import render
     from t3cli.cli.output import queue_json
     from t3cli.cli.refs import resolve_thread
     from t3cli.store import queries
 
     env = current_env()
+    quiet_output.check(json, quiet)
     conn = env.connect()
     thread_id = resolve_thread(conn, thread).thread_id if thread is not None else None
     rows = queries.queue_items(conn, thread_id)
     if json:
         env.print_json([queue_json(row) for row in rows])
+    elif quiet:
+        quiet_output.print_ids(env, [row.queue_item_id for row in rows])
     else:
         render.queue(env, rows)
 

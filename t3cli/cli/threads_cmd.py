@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, JsonOption, ThreadArg
+from t3cli.cli.params import CommandIdOption, JsonOption, QuietOption, ThreadArg
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,8 +124,10 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
         typer.Option("--before", metavar="CURSOR", help="Next page: the cursor printed on stderr."),
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List threads, most recently active first."""
+    from t3cli.cli import quiet as quiet_output
     from t3cli.cli import render
     from t3cli.cli.output import thread_json
     from t3cli.errors import NotFound, UsageError
@@ -134,6 +136,7 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     from t3cli.store.queries import THREAD_STATUSES
 
     env = current_env()
+    quiet_output.check(json, quiet)
     if status is not None and status not in THREAD_STATUSES:
         raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(THREAD_STATUSES)}")
     conn = env.connect()
@@ -154,6 +157,8 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     rows = rows[:limit]
     if json:
         env.print_json([thread_json(row) for row in rows])
+    elif quiet:
+        quiet_output.print_ids(env, [row.thread_id for row in rows])
     else:
         render.threads(env, rows)
     if more:
