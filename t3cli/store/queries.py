@@ -376,6 +376,23 @@ def thread_turns(conn: sqlite3.Connection, thread_id: str) -> list[TurnRow]:
 # --- the queue ---------------------------------------------------------------------------------
 
 
+def blocked_threads(conn: sqlite3.Connection, project_id: str | None = None) -> list[ThreadRef]:
+    """Non-deleted, non-archived threads (of one project, if given) holding a failed queued
+    item, in the order they were created: what `t3 retry --all` retries. A scan of `threads`
+    (one row per thread), never of the queue or the log."""
+    sql = (
+        "SELECT thread_id, title, archived FROM threads"
+        " WHERE failed_count > 0 AND NOT deleted AND NOT archived"
+    )
+    params: tuple[object, ...] = ()
+    if project_id is not None:
+        sql += " AND project_id = ?"
+        params = (project_id,)
+    rows = conn.execute(f"{sql} ORDER BY created_sequence", params).fetchall()
+    return [ThreadRef(row[0], row[1], bool(row[2])) for row in rows]
+
+
+
 def queue_items(conn: sqlite3.Connection, thread_id: str | None = None) -> list[QueueRow]:
     """Queued turns (pending, sending, failed) with their message text, FIFO order per thread.
     Without `thread_id`: every non-deleted thread's queue, threads in order of their oldest item."""
