@@ -157,7 +157,8 @@ def queue(env: Env, rows: Sequence[QueueRow]) -> None:
     )  # fmt: skip
 
 
-def _turn_line(turn: TurnRow) -> str:
+def turn_line(turn: TurnRow) -> str:
+    """A turn's outcome on one line: status, duration, tokens, cost, error (show and watch)."""
     parts = [f"turn {turn.turn_id[:8]} {turn.status}"]
     if turn.duration_ms is not None:
         parts.append(f"{turn.duration_ms / 1000:.1f}s")
@@ -204,13 +205,13 @@ def show(
             and turn is not None
             and turn.status not in ("requested", "running")
         ):
-            emit(_turn_line(turn), "dim")
+            emit(turn_line(turn), "dim")
             shown.add(turn.turn_id)
     pending = [t for t in turns if t.turn_id not in shown]
     if pending:
         emit("")
         for turn in pending:
-            emit(_turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            emit(turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
     if items:
         emit("")
         emit("queue:", "bold")
