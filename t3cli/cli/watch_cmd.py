@@ -43,7 +43,7 @@ def watch(
     tail: Annotated[
         int,
         typer.Option(
-            "--tail", "-n", min=0, metavar="N", help="Show the last N messages first (default 10)."
+            "--tail", "-n", min=0, metavar="N", help="Show the last N messages first."
         ),
     ] = 10,
     json: Annotated[bool, typer.Option("--json", help="JSON lines, one per change.")] = False,
