@@ -16,17 +16,13 @@ from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
 from tests.cli.conftest import Outcome, event_types
 from tests.conftest import create_thread
+from tests.reactor.conftest import queue as queue_turn
 
 Cli = Callable[..., Outcome]
 
 
 def queue(engine: Engine, thread: str, text: str = "work") -> str:
-    item = new_id()
-    engine.dispatch(
-        c.TurnQueue(command_id=new_id(), thread_id=thread, queue_item_id=item,
-                    message_id=new_id(), text=text)
-    )  # fmt: skip
-    return item
+    return queue_turn(engine, thread, text)
 
 
 def send(engine: Engine, thread: str, item: str) -> str:

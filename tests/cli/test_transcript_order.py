@@ -10,15 +10,7 @@ from t3cli.contracts import commands as c
 from t3cli.contracts.ids import new_id
 from t3cli.engine import Engine
 from t3cli.store.queries import thread_messages
-
-
-def _queue(engine: Engine, thread: str, text: str) -> str:
-    item = new_id()
-    engine.dispatch(
-        c.TurnQueue(command_id=new_id(), thread_id=thread, queue_item_id=item,
-                    message_id=new_id(), text=text)
-    )  # fmt: skip
-    return item
+from tests.reactor.conftest import queue
 
 
 def _send(engine: Engine, thread: str, item: str, reply: str, status: str = "completed") -> None:
@@ -39,7 +31,7 @@ def test_queued_instructions_sit_where_they_were_sent(
     engine: Engine, fresh_db: sqlite3.Connection, make_thread: Callable[..., str]
 ) -> None:
     thread = make_thread(engine)
-    items = [_queue(engine, thread, f"instruction {index}") for index in range(3)]
+    items = [queue(engine, thread, f"instruction {index}") for index in range(3)]
     for index, item in enumerate(items[:2]):
         _send(engine, thread, item, f"reply {index}")
     texts = [m.text for m in thread_messages(fresh_db, thread)]
@@ -50,11 +42,11 @@ def test_never_sent_messages_are_not_in_the_transcript(
     engine: Engine, fresh_db: sqlite3.Connection, make_thread: Callable[..., str]
 ) -> None:
     thread = make_thread(engine)
-    cancelled = _queue(engine, thread, "cancelled before it was sent")
+    cancelled = queue(engine, thread, "cancelled before it was sent")
     engine.dispatch(
         c.QueuedTurnCancel(command_id=new_id(), thread_id=thread, queue_item_id=cancelled)
     )
-    _queue(engine, thread, "still waiting")
+    queue(engine, thread, "still waiting")
     assert thread_messages(fresh_db, thread) == []
     direct_turn = new_id()
     engine.dispatch(
@@ -70,9 +62,9 @@ def test_a_failed_turn_keeps_its_instruction(
     engine: Engine, fresh_db: sqlite3.Connection, make_thread: Callable[..., str]
 ) -> None:
     thread = make_thread(engine)
-    first = _queue(engine, thread, "first")
+    first = queue(engine, thread, "first")
     _send(engine, thread, first, "first attempt", status="failed")
-    _queue(engine, thread, "queued after the failure")
+    queue(engine, thread, "queued after the failure")
     texts = [m.text for m in thread_messages(fresh_db, thread)]
     assert texts == ["first", "first attempt"]  # sent (and failed): it stays
     assert [m.text for m in thread_messages(fresh_db, thread, last=1)] == ["first attempt"]
@@ -80,7 +72,7 @@ def test_a_failed_turn_keeps_its_instruction(
     assert thread_messages(fresh_db, thread, last=0) == []
 
 
-def test_show_lists_a_queued_message_only_under_the_queue(cli, thread):
+def test_show_lists_a_queued_message_only_under_thequeue(cli, thread):
     tid = thread("q")
     assert cli("queue", tid, "waiting in line").code == 0
     doc = cli("show", tid, "--json").json()
