@@ -3,7 +3,8 @@ _t3_complete() {
     local line kind value about width=0 described=0 i entry
     local -a lines values abouts
     COMPREPLY=()
-    mapfile -t lines < <(COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" \
+    mapfile -t lines < <(COMP_LINE="$COMP_LINE" COMP_POINT="$COMP_POINT" \
+        COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" \
         _T3_COMPLETE=bash_complete "$1" 2>/dev/null)
     for line in "${lines[@]}"; do
         IFS=$'\t' read -r kind value about <<< "$line"

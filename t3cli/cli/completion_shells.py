@@ -20,6 +20,7 @@ checked against them.
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 from click.shell_completion import (
@@ -28,6 +29,7 @@ from click.shell_completion import (
     FishComplete,
     ShellComplete,
     ZshComplete,
+    split_arg_string,
 )
 
 PROG_NAME = "t3"
@@ -38,7 +40,8 @@ _t3_complete() {
     local line kind value about width=0 described=0 i entry
     local -a lines values abouts
     COMPREPLY=()
-    mapfile -t lines < <(COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" \
+    mapfile -t lines < <(COMP_LINE="$COMP_LINE" COMP_POINT="$COMP_POINT" \
+        COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" \
         _T3_COMPLETE=bash_complete "$1" 2>/dev/null)
     for line in "${lines[@]}"; do
         IFS=$'\t' read -r kind value about <<< "$line"
@@ -78,6 +81,8 @@ _t3() {
     local line kind value about by_title=0
     lines=("${(@f)$(COMP_WORDS="${words[*]}" COMP_CWORD=$((CURRENT - 1)) \
         _T3_COMPLETE=zsh_complete ${words[1]} 2>/dev/null)}")
+    # `--status=bl`: t3 answers the value; it replaces what follows the `=`, not the option.
+    [[ $PREFIX == -* ]] && compset -P '*='
     for line in $lines; do
         kind=${line%%$'\t'*}
         line=${line#*$'\t'}
@@ -98,8 +103,9 @@ _t3() {
     done
     # -U: t3 has filtered already, and a title match does not start with the typed word; then,
     # with several matches, only list them: inserting their common prefix would erase the word.
-    (( $#described )) && _describe -V t3 described -U
-    (( $#bare )) && compadd -U -V t3 -a bare
+    # (-U drops the ignored `--option=` prefix unless it is given back with -i.)
+    (( $#described )) && _describe -V t3 described -U -i "$IPREFIX"
+    (( $#bare )) && compadd -U -i "$IPREFIX" -V t3 -a bare
     (( by_title && compstate[nmatches] > 1 )) && compstate[insert]=''
     return 0
 }
@@ -115,6 +121,9 @@ function __t3_complete
     set -l token (commandline -ct)
     set -l lines (env COMP_WORDS=(commandline -cp) COMP_CWORD=$token \
         _T3_COMPLETE=fish_complete t3 2>/dev/null)
+    # `--status=bl`: t3 answers the value; fish matches what it offers against the whole token.
+    set -l option ''
+    string match -q -- '-*=*' $token; and set option (string replace -r '=.*' '=' -- $token)
     for line in $lines
         set -l fields (string split -m 2 \t -- $line)
         switch $fields[1]
@@ -124,9 +133,9 @@ function __t3_complete
                 __fish_complete_path $token
             case plain
                 if test -n "$fields[3]"
-                    printf '%s\t%s\n' $fields[2] $fields[3]
+                    printf '%s%s\t%s\n' $option $fields[2] $fields[3]
                 else
-                    printf '%s\n' $fields[2]
+                    printf '%s%s\n' $option $fields[2]
                 end
         end
     end
@@ -153,6 +162,22 @@ class _T3Lines(ShellComplete):
 
 class T3BashComplete(_T3Lines, BashComplete):
     script = _BASH
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        """The words before the cursor, from the line as typed when the script passes it:
+        bash's own `COMP_WORDS` are also split at `=` and `:`, so `--status=bl` would reach
+        t3 as three words. (Without `COMP_LINE`, click's reading of `COMP_WORDS`.)"""
+        line = os.environ.get("COMP_LINE", "")
+        if not line:
+            return super().get_completion_args()
+        try:
+            point = int(os.environ.get("COMP_POINT", len(line)))
+        except ValueError:
+            point = len(line)
+        before = line[:point]
+        words = split_arg_string(before)
+        incomplete = "" if not before or before[-1].isspace() or not words else words.pop()
+        return words[1:], incomplete
 
 
 class T3ZshComplete(_T3Lines, ZshComplete):

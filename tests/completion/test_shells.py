@@ -81,6 +81,7 @@ def test_bash_lists_thread_ids_with_their_titles(bash_tab, world):
 def test_bash_completes_values(bash_tab):
     assert [line.split()[0] for line in bash_tab("t3 threads --status ")] == STATUSES
     assert bash_tab("t3 threads --status bl") == ["blocked"]
+    assert bash_tab("t3 threads --status=bl") == ["blocked"]  # bash's word is what follows `=`
     providers = bash_tab("t3 new --provider ")
     assert [line.split()[0] for line in providers] == PROVIDERS
     assert "echo provider (default)" in providers[0] and "command provider" in providers[3]
@@ -105,6 +106,7 @@ def test_bash_interactive_tab_on_a_fresh_account(account, pane, world):
     assert "subdir1/" in screen and "a-file" not in screen
     shell.tab("t3 thr", lambda s: command_line(s).endswith("t3 threads"))
     shell.tab("t3 threads --status bl", lambda s: command_line(s).endswith("--status blocked"))
+    shell.tab("t3 run --on-exit=w", lambda s: command_line(s).endswith("--on-exit=wait"))
 
 
 # --- zsh ---------------------------------------------------------------------------------------
@@ -130,6 +132,7 @@ def test_zsh_interactive_tab_on_a_fresh_account(account, pane, world):
     screen = shell.tab("t3 run --project sub", lambda s: "subdir2/" in s, presses=2)
     assert "subdir1/" in screen and "a-file" not in screen
     shell.tab("t3 run --on-exit w", lambda s: command_line(s).endswith("--on-exit wait"))
+    shell.tab("t3 threads --status=bl", lambda s: command_line(s).endswith("--status=blocked"))
     screen = shell.tab(
         "t3 events --type thread.queued-turn-s", lambda s: "send-failed" in s, presses=2
     )
@@ -168,6 +171,7 @@ def test_fish_completes_values_and_directories(fish_complete):
     assert [line.split("\t")[0] for line in fish_complete("t3 threads --status ")] == STATUSES
     assert [line.split("\t")[0] for line in fish_complete("t3 new --provider ")] == PROVIDERS
     assert fish_complete("t3 run --recover ") == ["at-most-once", "resend"]
+    assert fish_complete("t3 run --on-exit=w") == ["--on-exit=wait"]
     assert [line.split("\t")[0] for line in fish_complete("t3 run --project sub")] == [
         "subdir1/", "subdir2/",
     ]  # fmt: skip
