@@ -228,3 +228,15 @@ def test_watch_shows_agent_text_printable_and_json_exact(t3, home, tmp_path):
     assert "look\\x1b]0;owned\\x07 here" in plain
     lines = [json.loads(line) for line in t3("watch", tid, "--json").stdout.splitlines()]
     assert lines[1]["role"] == "assistant" and lines[1]["text"] == nasty
+
+
+def test_watch_json_ends_with_an_interrupted_line_on_ctrl_c(t3, home, spawn, tmp_path):
+    tid = t3("new", "--project", str(tmp_path)).stdout.strip()
+    assert t3("send", tid, "hello").returncode == 0
+    watch = spawn("watch", tid, "--follow", "--json")
+    watch.wait_for(lambda line: json.loads(line)["role"] == "assistant")
+    watch.proc.send_signal(signal.SIGINT)
+    assert watch.finish() == 130
+    end = json.loads(watch.stdout[-1])
+    assert (end["type"], end["status"], end["exit_code"]) == ("end", "interrupted", 130)
+    assert "".join(watch.stderr) == ""
