@@ -14,6 +14,8 @@ Guarantees:
 - Idempotent by `--command-id ID`: a rerun finds the first run by the receipt of its first item
   command, and replays every recorded outcome (same items, same sequences) through the engine,
   appending nothing. A first run that found nothing to do recorded nothing, so a rerun looks again.
+  An ID some other write command was recorded under is refused (exit 2), as every write refuses
+  an ID of a different kind of command.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ class ItemOutcome:
 class BulkResult:
     command_id: str
     items: tuple[ItemOutcome, ...]
-    replayed: bool
 
     @property
     def sequence(self) -> int | None:
@@ -62,20 +63,15 @@ class BulkResult:
         done = [item.sequence for item in self.items if item.sequence is not None]
         return max(done) if done else None
 
-    @property
-    def done(self) -> list[ItemOutcome]:
-        return [item for item in self.items if item.skipped is None]
-
 
 @dataclass(frozen=True)
 class BulkAction(Generic[Target]):
-    """One bulk action: its `kind` (part of every item command id), the `command_type` its item
-    commands have, how to build an item's command for a target, and how to rebuild it for a
-    replay from the thread its receipt names (the engine answers a replay from the receipt, so
-    the rebuilt command's other fields are never decided on)."""
+    """One bulk action: its `kind` (part of every item command id), how to build an item's
+    command for a target, and how to rebuild it for a replay from the thread its receipt names
+    (the engine answers a replay from the receipt, so the rebuilt command's other fields are
+    never decided on)."""
 
     kind: str
-    command_type: str
     make: Callable[[str, Target], Command]
     thread_of: Callable[[Target], str]
     remake: Callable[[str, str], Command]
@@ -94,13 +90,19 @@ def run(
 ) -> BulkResult:
     """Replay `given_id`'s recorded batch, or dispatch one command per target in one
     transaction. `targets` is listed only when there is nothing to replay."""
-    from t3cli.cli.writes import check_command_id, command_id, item_of
+    from t3cli.cli.writes import command_id, item_of
     from t3cli.domain.rejections import CommandRejected
+    from t3cli.errors import UsageError
     from t3cli.store import queries
 
     cid = command_id(given_id)
-    check_command_id(env, cid, action.command_type)
     conn = env.connect()
+    recorded_type = queries.recorded_command_type(conn, cid) if given_id else None
+    if recorded_type is not None:  # a bulk action records nothing under its own id
+        raise UsageError(
+            f"command id {cid!r} was already used for a {recorded_type} command",
+            hint="give each distinct command its own --command-id",
+        )
     recorded: list[tuple[str, str]] = []  # (item command id, thread id) of a first run
     if given_id:
         for index in count(1):
@@ -134,7 +136,7 @@ def run(
             )
     if recorded:
         env.stderr.write(f"note: command {cid} was already recorded; replayed\n")
-    return BulkResult(cid, tuple(result), replayed=bool(recorded))
+    return BulkResult(cid, tuple(result))
 
 
 def report(env: Env, json: bool, result: BulkResult, *, verb: str, thread_id: str | None) -> None:

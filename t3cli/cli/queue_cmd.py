@@ -178,7 +178,6 @@ def clear(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOptio
     # recorded refusal is what a replay reports again.
     action: bulk.BulkAction[QueueRow] = bulk.BulkAction(
         kind="queue-clear",
-        command_type=QueuedTurnCancel.TYPE,
         make=lambda cid, row: cancel_command(cid, row.thread_id, row.queue_item_id),
         thread_of=lambda row: row.thread_id,
         remake=cancel_command,

@@ -153,7 +153,6 @@ def _retry_all(  # noqa: PLR0917 - the options of `t3 retry`, checked together
 
     action: bulk.BulkAction[ThreadRef] = bulk.BulkAction(
         kind="retry-all",
-        command_type=QueuedTurnRetry.TYPE,
         make=lambda cid, ref: retry_command(cid, ref.thread_id),
         thread_of=lambda ref: ref.thread_id,
         remake=retry_command,

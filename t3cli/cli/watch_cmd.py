@@ -89,7 +89,8 @@ def _follow(
         if events:
             continue  # drain what is there before deciding anything
         snapshot = rq.thread_snapshot(conn, thread_id)
-        # The snapshot describes the log up to the cursor only if nothing landed before it.
+        # The snapshot is the state the log up to the cursor leads to only if no event landed
+        # between the read above and the snapshot: render any first, then decide afresh.
         late = reader.read(conn)
         if late:
             if render(late):

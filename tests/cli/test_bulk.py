@@ -113,6 +113,11 @@ def test_retry_all_replays_under_the_same_command_id(cli, engine, conn, blocked)
     assert conn.execute("SELECT max(sequence) FROM events").fetchone()[0] == head
     assert statuses(conn, a)[0] == "failed"
     assert cli("retry", "--all", "--command-id", "bulk-2").stdout.split()[1] == a_item
+    # An id a single retry was recorded under is not a bulk action's.
+    fail(engine, a, a_item)
+    assert cli("retry", a, "--command-id", "single").code == 0
+    reused = cli("retry", "--all", "--command-id", "single")
+    assert reused.code == 2 and "already used for a thread.queued-turn.retry" in reused.stderr
 
 
 def test_retry_all_with_nothing_blocked_is_a_quiet_success(cli, engine, conn):
