@@ -110,7 +110,7 @@ def completion(
     ],
 ) -> None:
     """Print the completion script for SHELL (source or install it; README: Shell completion)."""
-    from t3cli.cli.completion import SHELLS, source
+    from t3cli.cli.completion import source
     from t3cli.errors import UsageError
 
     if shell not in SHELLS:
