@@ -164,7 +164,8 @@ def queue(env: Env, rows: Sequence[QueueRow]) -> None:
     )  # fmt: skip
 
 
-def _turn_line(turn: TurnRow) -> str:
+def turn_line(turn: TurnRow) -> str:
+    """A turn's outcome on one line: status, duration, tokens, cost, error (show and watch)."""
     parts = [f"turn {turn.turn_id[:8]} {turn.status}"]
     if turn.duration_ms is not None:
         parts.append(f"{turn.duration_ms / 1000:.1f}s")
@@ -218,7 +219,7 @@ def show(
             and turn is not None
             and turn.status not in ("requested", "running")
         ):
-            emit(_turn_line(turn), "dim")
+            emit(turn_line(turn), "dim")
             for warning in warned.get(turn.turn_id, ()):
                 emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
             shown.add(turn.turn_id)
@@ -226,7 +227,7 @@ def show(
     if pending:
         emit("")
         for turn in pending:
-            emit(_turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            emit(turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
             for warning in warned.get(turn.turn_id, ()):
                 emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
     if items:
