@@ -13,6 +13,10 @@ import typer
 
 from t3cli.cli.completion import THREAD
 
+# The largest integer SQLite stores: a bigger --limit, --before, --since or --to is a usage error
+# (exit 2), not an OverflowError from the driver.
+MAX_INT = 2**63 - 1
+
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON (shapes: README, 'JSON output').")
 ]
@@ -34,6 +38,10 @@ ThreadArg = Annotated[
 ]
 MessageArg = Annotated[
     str, typer.Argument(metavar="MESSAGE|-", help="The message text; `-` reads standard input.")
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print only full ids, one per line (for xargs)."),
 ]
 ItemArg = Annotated[
     str, typer.Argument(metavar="ITEM", help="Position in the queue (1 is the head) or id prefix.")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
+from t3cli.cli.completion import DIRECTORY, PROVIDER
 from t3cli.cli.env import Env
 from t3cli.cli.params import CommandIdOption, JsonOption
 
@@ -55,9 +56,14 @@ def ensure_project(
         title=title or Path(path).name or path,
         default_provider=check_provider(env, provider or env.config.default_provider),
     )
+    bound_to = None
+    if command_id is not None:
+        from t3cli.cli.writes import fingerprint
+
+        bound_to = fingerprint(command.TYPE, path=path, title=title, provider=provider)
     created = True
     try:
-        created = not env.engine().dispatch(command).duplicate
+        created = not env.engine().dispatch(command, fingerprint=bound_to).duplicate
     except CommandRejected as exc:
         # Another process registered it between our read and our write: it exists, carry on.
         if exc.kind != "rejected" or queries.project_by_path(conn, path) is None:
@@ -69,20 +75,26 @@ def ensure_project(
 
 
 def project_add(
-    path: Annotated[str, typer.Argument(help="The workspace directory (default: here).")] = ".",
+    path: Annotated[
+        str, typer.Argument(click_type=DIRECTORY, help="The workspace directory (default: here).")
+    ] = ".",
     title: Annotated[
         str | None, typer.Option("--title", help="Default: the directory name.")
     ] = None,
     provider: Annotated[
-        str | None, typer.Option("--provider", help="Default provider of its threads.")
+        str | None,
+        typer.Option("--provider", click_type=PROVIDER, help="Default provider of its threads."),
     ] = None,
     command_id: CommandIdOption = None,
     json: JsonOption = False,
 ) -> None:
     """Register a directory as a project (harmless if it already is)."""
     from t3cli.cli.output import project_json
+    from t3cli.cli.writes import command_id as checked_command_id
 
     env = current_env()
+    if command_id is not None:
+        checked_command_id(command_id)  # refuses a blank id
     project, created = ensure_project(
         env, project_path(path), title=title, provider=provider, command_id=command_id
     )

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from t3cli.errors import NotFound, UsageError
+from t3cli.errors import NotFound, T3Error, UsageError
 from t3cli.store import queries
-from t3cli.store.queries import QueueRow, ThreadRef
+from t3cli.store.queries import ProjectRow, QueueRow, ThreadRef
 
 LAST = "@last"
 SHOWN_CANDIDATES = 10
@@ -78,12 +78,26 @@ def resolve_thread(conn: sqlite3.Connection, ref: str) -> ThreadRef:
 def resolve_target(conn: sqlite3.Connection, ref: str, command_id: str | None) -> ThreadRef:
     """The thread a write command acts on. A `--command-id` that was already recorded names the
     thread it acted on then — so a retry replays the original outcome even after `@last` moved
-    on or the thread was deleted by that very command."""
+    on, the thread was renamed, or it was deleted by that very command — unless `ref` now names
+    another thread: then that one, and the command id's fingerprint refuses the mismatch."""
     if command_id:
         recorded = queries.command_thread(conn, command_id)
         if recorded is not None:
-            return recorded
+            if _names(ref, recorded):
+                return recorded
+            try:
+                return resolve_thread(conn, ref)
+            except T3Error:
+                return recorded  # nothing else answers to `ref`: the recorded thread it is
     return resolve_thread(conn, ref)
+
+
+def _names(ref: str, thread: ThreadRef) -> bool:
+    """Whether `ref` can mean `thread` (deleted or not): `@last`, an id prefix, or its title."""
+    text = ref.strip()
+    if text in (LAST, thread.title):
+        return True
+    return bool(text) and thread.thread_id.startswith(text.lower())
 
 
 def resolve_item_id(
@@ -127,3 +141,16 @@ def resolve_item(conn: sqlite3.Connection, thread: ThreadRef, ref: str) -> Queue
         f"{ref!r} matches {len(matches)} items in {where}:\n{listed}",
         hint="give a position or a longer id prefix",
     )
+
+
+def resolve_project(conn: sqlite3.Connection, ref: str) -> ProjectRow:
+    """The project `ref` names: its absolute path, id or exact title, else the directory `ref`
+    is (relative or with `~`). Raises `NotFound` (exit 4)."""
+    from pathlib import Path
+
+    found = queries.find_project(conn, ref)
+    if found is None:
+        found = queries.find_project(conn, str(Path(ref).expanduser().resolve()))
+    if found is None:
+        raise NotFound(f"no project {ref!r}", hint="`t3 projects` lists registered projects")
+    return found

@@ -4,6 +4,8 @@ Guarantees:
 - When stdout is not a terminal, output is plain text: one record per line, fields separated by
   tabs, no colour, no box drawing, no padding — safe for `cut`, `awk` and `grep`.
 - On a terminal, colour follows `Env.color` (off with NO_COLOR or --no-color).
+- Text that came from users or agents never reaches the terminal raw: every field goes through
+  `printable` (control characters shown as visible escapes); `--json` keeps it exact.
 - rich is imported only inside the functions that draw on a terminal, so commands whose output
   is not a table never pay for it.
 """
@@ -11,10 +13,11 @@ Guarantees:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from t3cli.cli.env import Env
+from t3cli.cli.safe_text import printable
 from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
 
 if TYPE_CHECKING:
@@ -65,7 +68,7 @@ def ago(iso: str, now: float | None = None) -> str:
 
 def _plain(env: Env, rows: Sequence[Sequence[object]]) -> None:
     for row in rows:
-        fields = ("" if v is None else " ".join(str(v).split()) for v in row)
+        fields = ("" if v is None else printable(" ".join(str(v).split())) for v in row)
         env.stdout.write("\t".join(fields) + "\n")
 
 
@@ -73,12 +76,16 @@ def _table(
     env: Env, headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for header in headers:
         table.add_column(header, overflow="ellipsis", no_wrap=True)
     for index, row in enumerate(rows):
-        table.add_row(*row, style=styles[index] if index < len(styles) and styles[index] else None)
+        style = styles[index] if index < len(styles) and styles[index] else None
+        # Titles, previews, messages: untrusted text, escaped cell by cell, and never read as
+        # rich markup (`[link=...]` would make rich itself emit a terminal escape).
+        table.add_row(*(Text(printable(cell, single_line=True)) for cell in row), style=style)
     console(env).print(table)
 
 
@@ -157,7 +164,8 @@ def queue(env: Env, rows: Sequence[QueueRow]) -> None:
     )  # fmt: skip
 
 
-def _turn_line(turn: TurnRow) -> str:
+def turn_line(turn: TurnRow) -> str:
+    """A turn's outcome on one line: status, duration, tokens, cost, error (show and watch)."""
     parts = [f"turn {turn.turn_id[:8]} {turn.status}"]
     if turn.duration_ms is not None:
         parts.append(f"{turn.duration_ms / 1000:.1f}s")
@@ -176,12 +184,19 @@ def show(
     messages: Sequence[MessageRow],
     turns: Sequence[TurnRow],
     items: Sequence[QueueRow],
+    *,
+    warnings: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """`t3 show`: a header, the transcript (each turn's outcome after its messages), the queue."""
+    """`t3 show`: a header, the transcript (each turn's outcome, then its warnings, after its
+    messages), the queue."""
+    from t3cli.cli.safe_text import printable
+
+    warned = warnings or {}
     color = env.color
     out = console(env) if color else None
 
     def emit(text: str, style: str = "") -> None:
+        text = printable(text)  # the transcript, titles and errors are agents' and users' text
         if out is not None:
             out.print(text, style=style or None, markup=False, soft_wrap=True)
         else:
@@ -204,13 +219,17 @@ def show(
             and turn is not None
             and turn.status not in ("requested", "running")
         ):
-            emit(_turn_line(turn), "dim")
+            emit(turn_line(turn), "dim")
+            for warning in warned.get(turn.turn_id, ()):
+                emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
             shown.add(turn.turn_id)
     pending = [t for t in turns if t.turn_id not in shown]
     if pending:
         emit("")
         for turn in pending:
-            emit(_turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            emit(turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            for warning in warned.get(turn.turn_id, ()):
+                emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
     if items:
         emit("")
         emit("queue:", "bold")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from t3cli.cli.completion import DIRECTORY, values
 from t3cli.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
     project: Annotated[
         str | None,
         typer.Option(
-            "--project", "-p", metavar="PROJECT", help="Drive only this project's threads."
+            "--project", "-p", metavar="PROJECT", click_type=DIRECTORY,
+            help="Drive only this project's threads.",
         ),
     ] = None,
     until_idle: Annotated[
@@ -49,6 +51,7 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
         typer.Option(
             "--recover",
             metavar="at-most-once|resend",
+            click_type=values(*_RECOVER),
             help="What to do with turns a dead reactor left running.",
         ),
     ] = "at-most-once",
@@ -57,6 +60,7 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
         typer.Option(
             "--on-exit",
             metavar="interrupt|wait",
+            click_type=values(*_ON_EXIT),
             help="On SIGINT/SIGTERM: interrupt running turns, or let them finish.",
         ),
     ] = "interrupt",
@@ -69,11 +73,20 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
     from t3cli.reactor.loop import Reactor, ReactorOptions
 
     if recover not in _RECOVER:
-        raise UsageError(f"--recover must be one of {', '.join(_RECOVER)}, got {recover!r}")
+        raise UsageError(
+            f"--recover must be one of {', '.join(_RECOVER)}, got {recover!r}",
+            hint="see 't3 run --help' (README: Delivery guarantee and recovery)",
+        )
     if on_exit not in _ON_EXIT:
-        raise UsageError(f"--on-exit must be one of {', '.join(_ON_EXIT)}, got {on_exit!r}")
+        raise UsageError(
+            f"--on-exit must be one of {', '.join(_ON_EXIT)}, got {on_exit!r}",
+            hint="see 't3 run --help'",
+        )
+    from t3cli.providers.registry import validate_providers
+
     env = current_env()
     config = env.config
+    validate_providers(config)  # a bad provider table: exit 2 before anything is recorded
     conn = env.connect()
     thread_ids = _resolve_threads(conn, thread or [])
     project_id = _resolve_project(conn, project) if project else None

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, JsonOption, ThreadArg
+from t3cli.cli.completion import DIRECTORY, PROVIDER, STATUS
+from t3cli.cli.params import MAX_INT, CommandIdOption, JsonOption, QuietOption, ThreadArg
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,9 +26,15 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
         str | None, typer.Argument(metavar="[MESSAGE|-]", help="First message; `-` reads stdin.")
     ] = None,
     project: Annotated[
-        str | None, typer.Option("--project", help="Project directory (default: here).")
+        str | None,
+        typer.Option(
+            "--project", metavar="PATH", click_type=DIRECTORY,
+            help="Project directory (default: here).",
+        ),
     ] = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="Agent provider.")] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", click_type=PROVIDER, help="Agent provider.")
+    ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Model name for the provider.")
     ] = None,
@@ -40,19 +47,27 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     """Create a thread (registering the project on first use); with a MESSAGE, queue it."""
     from t3cli.cli.messages import read_message, title_from_message
     from t3cli.cli.projects_cmd import ensure_project, project_path
-    from t3cli.cli.writes import check_command_id, check_provider, child_id
+    from t3cli.cli.writes import (
+        check_command_id,
+        check_provider,
+        child_id,
+        fingerprint,
+        note_replayed,
+    )
     from t3cli.cli.writes import command_id as make_command_id
     from t3cli.contracts import commands as c
     from t3cli.domain.rejections import CommandRejected
     from t3cli.store import queries
 
     env = current_env()
+    cid = make_command_id(command_id)
     text = None
     if message is not None:
         text = read_message(env, message, max_chars=env.config.max_message_chars)
     path = project_path(project or ".")
+    if provider is not None:
+        check_provider(env, provider)  # before registering the project: a refusal leaves nothing
     row, _ = ensure_project(env, path)
-    cid = make_command_id(command_id)
     check_command_id(env, cid, c.ThreadCreate.TYPE)
     thread_id = child_id("thread", cid)
     fallback = Path(path).name or path
@@ -78,12 +93,20 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
                 text=text,
             )
         )
-    outcomes = env.engine().dispatch_many(commands)
+    prints = None
+    if command_id is not None:
+        bound_to = fingerprint(
+            c.ThreadCreate.TYPE, project=path, provider=provider, model=model, title=title,
+            text=text,
+        )  # fmt: skip
+        prints = {command.command_id: bound_to for command in commands}
+    # All or nothing: the message must never be queued to a thread this command did not create.
+    outcomes = env.engine().dispatch_many(commands, fingerprints=prints, all_or_nothing=True)
     for outcome in outcomes:
         if isinstance(outcome, CommandRejected):
             raise outcome
     if any(not isinstance(o, CommandRejected) and o.duplicate for o in outcomes):
-        env.stderr.write(f"note: command {cid} was already recorded; replayed\n")
+        note_replayed(env, cid)
     if not json:
         env.stdout.write(thread_id + "\n")
         return
@@ -110,41 +133,53 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
 def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     all_: Annotated[bool, typer.Option("--all", help="Include archived threads.")] = False,
     project: Annotated[
-        str | None, typer.Option("--project", help="Only this project (path, id or title).")
+        str | None,
+        typer.Option(
+            "--project", metavar="PROJECT", click_type=DIRECTORY,
+            help="Only this project (path, id or title).",
+        ),
     ] = None,
     status: Annotated[
         str | None,
         typer.Option(
-            "--status", help="Only this status: idle, starting, running, queued, blocked, archived."
+            "--status", click_type=STATUS,
+            help="Only this status: idle, starting, running, queued, blocked, archived.",
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N threads.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_INT - 1, help="At most N threads.")
+    ] = 50,
     before: Annotated[
         int | None,
-        typer.Option("--before", metavar="CURSOR", help="Next page: the cursor printed on stderr."),
+        typer.Option(
+            "--before",
+            metavar="CURSOR",
+            min=0,
+            max=MAX_INT,
+            help="Next page: the cursor printed on stderr.",
+        ),
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List threads, most recently active first."""
+    from t3cli.cli import quiet as quiet_output
     from t3cli.cli import render
     from t3cli.cli.output import thread_json
-    from t3cli.errors import NotFound, UsageError
+    from t3cli.cli.refs import resolve_project
+    from t3cli.errors import UsageError
     from t3cli.store import queries
     from t3cli.store.barrier import ensure_projected
     from t3cli.store.queries import THREAD_STATUSES
 
     env = current_env()
+    quiet_output.check(json, quiet)
     if status is not None and status not in THREAD_STATUSES:
         raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(THREAD_STATUSES)}")
     conn = env.connect()
     project_id = None
     if project is not None:
-        found = queries.find_project(conn, project)
-        if found is None:
-            found = queries.find_project(conn, str(Path(project).expanduser().resolve()))
-        if found is None:
-            raise NotFound(f"no project {project!r}", hint="`t3 projects` lists projects")
-        project_id = found.project_id
+        project_id = resolve_project(conn, project).project_id
     ensure_projected(conn)
     rows = queries.list_threads(
         conn, include_archived=all_, project_id=project_id, status=status, limit=limit + 1,
@@ -154,10 +189,15 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     rows = rows[:limit]
     if json:
         env.print_json([thread_json(row) for row in rows])
+    elif quiet:
+        quiet_output.print_ids(env, [row.thread_id for row in rows])
     else:
         render.threads(env, rows)
     if more:
-        env.stderr.write(f"more: t3 threads --before {rows[-1].last_activity_sequence}\n")
+        from t3cli.cli.pagination import next_page_command
+
+        cursor = rows[-1].last_activity_sequence
+        env.stderr.write(f"more: {next_page_command('--before', cursor)}\n")
 
 
 def show(thread: ThreadArg, json: JsonOption = False) -> None:
@@ -177,10 +217,13 @@ def show(thread: ThreadArg, json: JsonOption = False) -> None:
     messages = queries.thread_messages(conn, ref.thread_id)
     turns = queries.thread_turns(conn, ref.thread_id)
     items = queries.queue_items(conn, ref.thread_id)
+    from t3cli.store.turn_warnings import turn_warnings
+
+    warnings = turn_warnings(conn, ref.thread_id)
     if json:
-        env.print_json(show_json(row, messages, turns, items))
+        env.print_json(show_json(row, messages, turns, items, warnings=warnings))
     else:
-        render.show(env, row, messages, turns, items)
+        render.show(env, row, messages, turns, items, warnings=warnings)
 
 
 def _thread_write(
@@ -191,18 +234,20 @@ def _thread_write(
     make: "Callable[[str, str], Command]",
     *,
     new_title: str | None = None,
+    **arguments: object,
 ) -> None:
     """The thread-only writes (rename, archive, unarchive, rm): dispatch `make(command id,
-    thread id)` and report `verb` with the thread's (new) title."""
+    thread id)` and report `verb` with the thread's (new) title. `arguments` bind the command
+    id (see `dispatch_on_thread`)."""
     from t3cli.cli.writes import dispatch_on_thread, report
 
     env = current_env()
     ref, cid, result = dispatch_on_thread(
-        env, thread, command_id, lambda cid, ref: make(cid, ref.thread_id)
+        env, thread, command_id, lambda cid, ref: make(cid, ref.thread_id), **arguments
     )
     title = ref.title if new_title is None else new_title
-    line = f"{verb} {ref.thread_id[:8]} ({title})"
-    report(env, json, ref.thread_id, cid, result.sequence, line=line)
+    done = f"{verb} thread {ref.thread_id[:8]} ({title})"
+    report(env, json, ref.thread_id, cid, result.sequence, data=ref.thread_id, done=done)
 
 
 def rename(
@@ -217,7 +262,7 @@ def rename(
     _thread_write(
         thread, command_id, json, "renamed",
         lambda cid, tid: ThreadUpdate(command_id=cid, thread_id=tid, title=title),
-        new_title=title,
+        new_title=title, title=title,
     )  # fmt: skip
 
 
@@ -259,6 +304,7 @@ def rm(
     _thread_write(
         thread, command_id, json, "deleted",
         lambda cid, tid: ThreadDelete(command_id=cid, thread_id=tid, force=force),
+        force=force,
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, TextIO
 
+from t3cli.cli.safe_text import printable
 from t3cli.errors import ExitCode
 from t3cli.reactor.follow import ORPHANED, Target, follow
 from t3cli.reactor.loop import Reactor, ReactorOptions
@@ -32,6 +33,7 @@ from t3cli.store import reactor_queries as rq
 
 if TYPE_CHECKING:
     from t3cli.cli.env import Env
+    from t3cli.contracts.events import EventRecord
 
 
 class _Stream(NullObserver):
@@ -50,12 +52,27 @@ class _Stream(NullObserver):
     def emit(self, text: str) -> None:
         if self._quiet or not text:
             return
-        self._out.write(text)
+        # The reply is the agent's: never let it drive the terminal (`--json` keeps it exact).
+        self._out.write(printable(text))
         self._out.flush()
         self.open_line = not text.endswith("\n")
 
     def on_notice(self, message: str) -> None:
         self._err.write(f"note: {message}\n")  # stdout carries the reply
+
+    def on_event(self, record: EventRecord) -> None:
+        # The target turn's warnings (an agent retrying a failed API call, ...) as they happen.
+        p = record.payload
+        if (
+            record.type == "thread.activity-appended"
+            and p.get("kind") == "warning"
+            and p.get("turn_id") == self.turn_id
+            and not self._quiet
+        ):
+            from t3cli.cli.safe_text import printable
+
+            self._err.write(f"warning: {printable(str(p.get('summary')), single_line=True)}\n")
+            self._err.flush()
 
     def on_turn_launched(self, thread_id: str, turn_id: str, queue_item_id: str | None) -> None:
         if self._target.matches(turn_id, queue_item_id):
@@ -217,7 +234,9 @@ def _finish_text(env: Env, result: TurnResult, thread_id: str, open_line: bool) 
         env.stdout.flush()
     if result.status == "completed":
         return
-    detail = f"turn {result.status}" + (f": {result.error}" if result.error else "")
+    # "turn interrupted", not "turn interrupted: interrupted": the error adds only what differs.
+    said = result.error if result.error and result.error != result.status else None
+    detail = printable(f"turn {result.status}" + (f": {said}" if said else ""))
     if result.status == "interrupted":
         env.stderr.write(detail + "\n")
         return

@@ -106,7 +106,10 @@ class LiveView(NullObserver):
         elif record.type == "thread.queued-turn-send-failed":
             row.status = "blocked (failed)"
         text = describe(record)
-        if text is not None and record.type == "thread.queued-turn-send-failed":
+        if text is not None and record.type in (
+            "thread.queued-turn-send-failed",
+            "thread.activity-appended",  # a warning: an agent retrying, a skipped line
+        ):
             self._notice = f"{record.stream_id[:8]} {text}"
 
     def on_text(self, thread_id: str, turn_id: str, text: str) -> None:

@@ -7,7 +7,10 @@ newer t3cli — in which case it is refused and left untouched.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+from t3cli.store.schema_0003_receipt_fingerprint import MIGRATION as _RECEIPT_FINGERPRINT
+from t3cli.store.schema_0004_message_chunks import MIGRATION as _MESSAGE_CHUNKS
+
+SCHEMA_VERSION = 4
 
 _EVENT_COLUMNS = (
     "sequence, event_id, stream_kind, stream_id, stream_version, type, payload, schema_version,"
@@ -268,24 +271,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                WHERE status = 'pending' AND position = 1""",
         ],
     ),
-    (
-        # Long replies stored once (issue 12). Appending every chunk of a streamed reply to
-        # `messages.text` rewrote the growing text each time (quadratic: 50 MB took 90 s) and kept
-        # a second copy of it beside the log (3x the reply on disk). A message's text now stays
-        # inline only up to `projectors.transcript.INLINE_CHARS`; its later chunks are recorded
-        # by reference — the sequence of the event that holds their text — in `message_chunks`
-        # (`spilled` counts them). The messages projection (version 3) rebuilds itself once.
-        "0003_message_chunks",
-        [
-            "ALTER TABLE messages ADD COLUMN spilled INTEGER NOT NULL DEFAULT 0",
-            """CREATE TABLE message_chunks (
-                message_id TEXT NOT NULL,
-                n INTEGER NOT NULL,
-                sequence INTEGER NOT NULL,
-                PRIMARY KEY (message_id, n)
-            ) WITHOUT ROWID""",
-        ],
-    ),
+    _RECEIPT_FINGERPRINT,
+    _MESSAGE_CHUNKS,
 ]
 
 assert len(MIGRATIONS) == SCHEMA_VERSION

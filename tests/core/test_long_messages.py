@@ -4,7 +4,7 @@ A message's text stays inline in `messages.text` up to `INLINE_CHARS`; later chu
 by reference (`message_chunks`: the sequence of the event holding their text), so appending a
 chunk never rewrites what came before and the text is not stored a second time beside the log.
 The incremental projection, the per-event rebuild and the fast (folded) rebuild agree; a
-database whose schema-2 `messages` held the whole text upgrades to the same rows.
+database whose schema-2 `messages` held the whole text upgrades (to schema 4) to the same rows.
 """
 
 from __future__ import annotations
@@ -118,10 +118,9 @@ def test_a_schema_2_database_rebuilds_its_messages_by_reference(tmp_path: Path) 
     migration_set(2).apply(sqlite_utils.Database(old))
     old.execute("PRAGMA user_version=2")
     old.execute("ATTACH DATABASE ? AS src", (str(tmp_path / "current.db"),))
-    for table in COPIED:
-        old.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
-    names = ", ".join(r[1] for r in old.execute("PRAGMA main.table_info(messages)"))
-    old.execute(f"INSERT INTO main.messages SELECT {names} FROM src.messages")
+    for table in (*COPIED, "messages"):  # the columns schema 2 has (later ones added some)
+        names = ", ".join(r[1] for r in old.execute(f"PRAGMA main.table_info({table})"))
+        old.execute(f"INSERT INTO main.{table} SELECT {names} FROM src.{table}")
     old.execute("DETACH DATABASE src")
     old.execute("UPDATE messages SET text = ? WHERE message_id = ?", ("".join(chunks), message_id))
     old.execute("UPDATE projection_state SET version = 2 WHERE projector = 'messages'")
