@@ -7,6 +7,9 @@
 - `in_process(*args, input=...)`: `t3cli.cli.app.main` in this process, with captured streams.
 - `log_state(db)`: (events count, max sequence) read without writing anything.
 - `wait_until(check, timeout)`: a deadline, never a timing assertion.
+- `sigkill_after(reactor, delay_s, ...)`: let a `t3 run` run, then SIGKILL it (it must not have
+  exited by itself); `retry_some(db, rng, p)`: the "user" retries each failed item with
+  probability p — the crash tests' two moves.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -182,3 +187,34 @@ def reported_events_missing(reactor_output: str, db: Path) -> list[str]:
         for obj in reported
         if stored.get(obj["sequence"]) != (obj["event"], obj["thread_id"])
     ]
+
+
+def sigkill_after(
+    reactor: subprocess.Popen[bytes], delay_s: float, log: Path, seed: int
+) -> None:
+    """Let `reactor` run for `delay_s`, then SIGKILL it and reap it. Fails if it had exited by
+    itself meanwhile (its output, in `log`, says why)."""
+    time.sleep(delay_s)
+    running = reactor.poll() is None
+    reactor.send_signal(signal.SIGKILL)
+    reactor.wait(timeout=30)
+    assert running, f"`t3 run` exited by itself (seed {seed}):\n{log.read_text()[-3000:]}"
+
+
+def retry_some(db: Path, rng: random.Random, probability: float) -> int:
+    """`t3 retry` each failed queued item with `probability`, as a user reading the reasons
+    would; returns how many were retried."""
+    conn = read_only(db)
+    try:
+        failed = conn.execute(
+            "SELECT thread_id, queue_item_id FROM queued_turns WHERE status = 'failed'"
+        ).fetchall()
+    finally:
+        conn.close()
+    retried = 0
+    for thread, item in failed:
+        if rng.random() < probability:
+            out = in_process("retry", thread, item[:12])
+            assert out.code == 0, out
+            retried += 1
+    return retried

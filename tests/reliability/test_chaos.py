@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import sqlite3
 import time
 from collections import Counter, defaultdict
@@ -34,7 +33,15 @@ from pathlib import Path
 import pytest
 
 from t3cli.reactor.recovery import RETRY_REASON
-from tests.reliability.support import in_process, read_only, run_t3, spawn_t3, write_config
+from tests.reliability.support import (
+    in_process,
+    read_only,
+    retry_some,
+    run_t3,
+    sigkill_after,
+    spawn_t3,
+    write_config,
+)
 
 THREADS = 20
 PER_THREAD = 15
@@ -56,17 +63,6 @@ delay_s = 0.03
 def figures_path() -> Path | None:
     out = os.environ.get("T3_CHAOS_FIGURES")
     return Path(out) if out else None
-
-
-def failed_items(db: Path) -> list[tuple[str, str]]:
-    conn = read_only(db)
-    try:
-        rows = conn.execute(
-            "SELECT thread_id, queue_item_id FROM queued_turns WHERE status = 'failed'"
-        ).fetchall()
-    finally:
-        conn.close()
-    return [(r[0], r[1]) for r in rows]
 
 
 def sending_count(db: Path) -> int:
@@ -120,11 +116,7 @@ def test_sigkilled_reactor_loses_nothing_and_sends_nothing_twice(
         assert time.monotonic() < deadline, f"chaos loop overran (seed {seed})"
         reactor = spawn_t3(t3_home, "run", out=log)
         # Startup (imports, bootstrap, recovery) is ~0.3-0.6 s here: kills land during it too.
-        time.sleep(rng.uniform(0.15, 1.6))
-        still_running = reactor.poll() is None
-        reactor.send_signal(signal.SIGKILL)
-        reactor.wait(timeout=30)
-        assert still_running, f"`t3 run` exited by itself (seed {seed}):\n{log.read_text()[-3000:]}"
+        sigkill_after(reactor, rng.uniform(0.15, 1.6), log, seed)
         kills += 1
 
         check = run_t3(t3_home, "replay", "--check")
@@ -134,11 +126,7 @@ def test_sigkilled_reactor_loses_nothing_and_sends_nothing_twice(
         # An item left `sending` means the kill landed mid-send; the next `t3 run` recovers it.
         if sending_count(db):
             kills_mid_turn += 1
-        for thread, item in failed_items(db):
-            if rng.random() < RETRY_PROBABILITY:
-                out = in_process("retry", thread, item[:12])
-                assert out.code == 0, out
-                retries += 1
+        retries += retry_some(db, rng, RETRY_PROBABILITY)
 
     final = run_t3(t3_home, "run", "--until-idle", timeout=180)
     # Exit status says whether a turn failed; what matters is that it settled everything.

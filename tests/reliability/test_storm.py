@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import sys
 import time
 from collections import Counter
@@ -38,8 +37,16 @@ from typing import Any
 import pytest
 
 from tests.reliability.ledger_agent import header
-from tests.reliability.support import in_process, read_only, run_t3, spawn_t3, write_config
-from tests.reliability.test_chaos import events_of, failed_items
+from tests.reliability.support import (
+    in_process,
+    read_only,
+    retry_some,
+    run_t3,
+    sigkill_after,
+    spawn_t3,
+    write_config,
+)
+from tests.reliability.test_chaos import events_of
 from tests.reliability.test_delivery import AGENT, alive, ledger_lines
 
 KILLS = int(os.environ.get("T3_STORM_KILLS", "8"))
@@ -107,11 +114,7 @@ def test_every_message_is_delivered_whole_once_and_alone(
     reactor = spawn_t3(t3_home, *run_args, out=log)
     while True:
         assert time.monotonic() < deadline, f"storm overran (seed {seed})"
-        time.sleep(rng.uniform(0.3, 2.0))
-        running = reactor.poll() is None
-        reactor.send_signal(signal.SIGKILL)
-        reactor.wait(timeout=30)
-        assert running, f"`t3 run` exited by itself (seed {seed}):\n{log.read_text()[-3000:]}"
+        sigkill_after(reactor, rng.uniform(0.3, 2.0), log, seed)
         kills += 1
         working = [int(line["pid"]) for line in ledger_lines(ledger)]
         if kills == KILLS:
@@ -123,10 +126,7 @@ def test_every_message_is_delivered_whole_once_and_alone(
         outlived += sum(1 for pid in working if alive(pid))
         check = run_t3(t3_home, "replay", "--check")  # safe beside a running reactor
         assert check.code == 0, f"replay --check failed after kill {kills} (seed {seed}):\n{check}"
-        for thread, item in failed_items(db):
-            if rng.random() < RETRY_PROBABILITY:
-                assert in_process("retry", thread, item[:12]).code == 0
-                retries += 1
+        retries += retry_some(db, rng, RETRY_PROBABILITY)
     time.sleep(ORPHAN_GRACE_S)
     outlived += sum(1 for pid in working if alive(pid))
 
