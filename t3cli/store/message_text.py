@@ -50,7 +50,7 @@ def whole(conn: sqlite3.Connection, message_id: str) -> str | None:
     return None if row is None else "".join(pieces(conn, message_id))
 
 
-def complete_texts(
+def whole_texts(
     conn: sqlite3.Connection, rows: Iterable[tuple[str, str, int]]
 ) -> dict[str, str]:
     """For `(message_id, inline text, spilled)` rows: the whole text of each that spilled."""

@@ -366,7 +366,7 @@ def thread_messages(
         ).fetchall()
         rows.reverse()
     # A long reply's later chunks are stored once, in the log (`store.message_text`).
-    whole = message_text.complete_texts(conn, ((r[0], r[2], r[8]) for r in rows))
+    whole = message_text.whole_texts(conn, ((r[0], r[2], r[8]) for r in rows))
     return [
         MessageRow(r[0], r[1], whole.get(r[0], r[2]), r[3], r[4], bool(r[5]), r[6], r[7])
         for r in rows
