@@ -14,7 +14,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from t3cli.cli.columns import Column, fit_widths
 from t3cli.cli.env import Env
+from t3cli.cli.safe_text import printable
 from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
 
 if TYPE_CHECKING:
@@ -28,6 +30,39 @@ _STATUS_STYLE = {
     "archived": "dim",
     "idle": "",
 }
+_GAP = 2  # cells between two columns (rich's padding of one cell on each side)
+_ID = 8  # the id prefix tables show: what the user types next, never cut
+
+# `t3 threads`: the id, status, queue depth and last activity are never cut; the preview gives
+# way first, then the title, then the provider.
+THREAD_COLUMNS = (
+    Column("ID"),
+    Column("TITLE", give_way=2, min_width=10, max_width=40),
+    Column("PROVIDER", give_way=3, min_width=6),
+    Column("STATUS"),
+    Column("QUEUE", justify="right"),
+    Column("ACTIVE"),
+    Column("LAST MESSAGE", give_way=1, min_width=12, max_width=60),
+)
+# `t3 projects`: the path gives way first (it is long, and the id is what commands take).
+PROJECT_COLUMNS = (
+    Column("ID"),
+    Column("TITLE", give_way=2, min_width=10, max_width=40),
+    Column("PROVIDER", give_way=3, min_width=6),
+    Column("THREADS", justify="right"),
+    Column("PATH", give_way=1, min_width=12),
+)
+# `t3 queue list`: the thread and item ids, position, status and tries are never cut; the
+# message gives way first, then the failure reason.
+QUEUE_COLUMNS = (
+    Column("THREAD"),
+    Column("#", justify="right"),
+    Column("ITEM"),
+    Column("STATUS"),
+    Column("TRIES", justify="right"),
+    Column("MESSAGE", give_way=1, min_width=12, max_width=60),
+    Column("FAILURE", give_way=2, min_width=12, max_width=60),
+)
 
 
 def console(env: Env) -> Console:
@@ -70,16 +105,41 @@ def _plain(env: Env, rows: Sequence[Sequence[object]]) -> None:
 
 
 def _table(
-    env: Env, headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()
+    env: Env,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    styles: Sequence[str] = (),
 ) -> None:
+    """A borderless table whose column widths follow the columns' priorities (`cli.columns`):
+    ids, statuses and counts are never cut, however narrow the terminal or long a cell."""
+    from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in headers:
-        table.add_column(header, overflow="ellipsis", no_wrap=True)
-    for index, row in enumerate(rows):
-        table.add_row(*row, style=styles[index] if index < len(styles) and styles[index] else None)
-    console(env).print(table)
+    out = console(env)
+    cells = [[printable(cell, single_line=True) for cell in row] for row in rows]
+    natural = [
+        max([cell_len(column.header), *(cell_len(row[i]) for row in cells)])
+        for i, column in enumerate(columns)
+    ]
+    widths = fit_widths(columns, natural, out.width, gap=_GAP)
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, _GAP // 2))
+    shown = [i for i, width in enumerate(widths) if width > 0]
+    for i in shown:
+        column = columns[i]
+        table.add_column(
+            column.header, width=widths[i], no_wrap=True, overflow="ellipsis",
+            justify=column.justify,
+        )  # fmt: skip
+    for index, row in enumerate(cells):
+        texts = []
+        for i in shown:
+            text = Text(row[i])
+            text.truncate(widths[i], overflow="ellipsis")
+            texts.append(text)
+        style = styles[index] if index < len(styles) else ""
+        table.add_row(*texts, style=style or None)
+    out.print(table)
 
 
 def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
@@ -99,11 +159,11 @@ def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
         return
     _table(
         env,
-        ("ID", "TITLE", "PROVIDER", "STATUS", "QUEUE", "ACTIVE", "LAST MESSAGE"),
+        THREAD_COLUMNS,
         [
-            (r.thread_id[:8], one_line(r.title, 40), r.provider, r.status,
+            (r.thread_id[:_ID], one_line(r.title, 80), r.provider, r.status,
              str(r.queue_depth) if r.queue_depth else "", ago(r.last_activity_at),
-             one_line(r.preview, 50))
+             one_line(r.preview, 120))
             for r in rows
         ],
         [_STATUS_STYLE.get(r.status, "") for r in rows],
@@ -122,9 +182,9 @@ def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
         return
     _table(
         env,
-        ("ID", "TITLE", "PROVIDER", "THREADS", "PATH"),
+        PROJECT_COLUMNS,
         [
-            (r.project_id[:8], r.title, r.default_provider, str(r.thread_count), r.path)
+            (r.project_id[:_ID], r.title, r.default_provider, str(r.thread_count), r.path)
             for r in rows
         ],
     )
@@ -147,10 +207,10 @@ def queue(env: Env, rows: Sequence[QueueRow]) -> None:
         return
     _table(
         env,
-        ("THREAD", "#", "ITEM", "STATUS", "TRIES", "MESSAGE", "FAILURE"),
+        QUEUE_COLUMNS,
         [
-            (r.thread_id[:8], str(r.position), r.queue_item_id[:8], r.status, str(r.attempts),
-             one_line(r.text, 50), one_line(r.failure_reason or "", 40))
+            (r.thread_id[:_ID], str(r.position), r.queue_item_id[:_ID], r.status,
+             str(r.attempts), one_line(r.text, 120), one_line(r.failure_reason or "", 120))
             for r in rows
         ],
         ["red" if r.status == "failed" else "" for r in rows],

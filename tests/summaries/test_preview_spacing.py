@@ -4,6 +4,7 @@ incremental projector and in the fast rebuild alike."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable
 
@@ -61,7 +62,9 @@ def test_words_split_across_chunks_keep_their_space(
     assert replay.check(fresh_db).difference_count == 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     text=st.text(alphabet="ab \n\t", max_size=400),
     cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
@@ -71,7 +74,7 @@ def test_chunked_preview_equals_the_whole_message_preview(
     text: str, cuts: list[int],
 ) -> None:  # fmt: skip
     bounds = sorted({0, len(text), *(min(cut, len(text)) for cut in cuts)})
-    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)] or [""]
+    chunks = [text[a:b] for a, b in itertools.pairwise(bounds)] or [""]
     thread = make_thread(engine)
     stream_reply(engine, thread, chunks)
     assert preview_of(fresh_db, thread) == _preview(text).rstrip(" ")

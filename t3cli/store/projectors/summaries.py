@@ -25,7 +25,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def _flat(text: str) -> str:
-    """`text` (its first 2 × PREVIEW_CHARS characters) with each whitespace run made one space,
+    """`text` (its first `2 * PREVIEW_CHARS` characters) with each whitespace run made one space,
     both ends kept: whether a chunk begins or ends between two words matters."""
     return _WHITESPACE.sub(" ", text[: PREVIEW_CHARS * 2])
 
