@@ -98,9 +98,11 @@ def ago(iso: str, now: float | None = None) -> str:
     return f"{seconds}s ago"
 
 
-def _plain(env: Env, rows: Sequence[Sequence[object]]) -> None:
+def plain_rows(env: Env, rows: Sequence[Sequence[object]]) -> None:
+    """Rows as tab-separated lines: each field on one line (whitespace runs made one space,
+    control characters shown as escapes), None as an empty field."""
     for row in rows:
-        fields = ("" if v is None else " ".join(str(v).split()) for v in row)
+        fields = ("" if v is None else printable(" ".join(str(v).split())) for v in row)
         env.stdout.write("\t".join(fields) + "\n")
 
 
@@ -145,7 +147,7 @@ def _table(
 def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
     """`t3 threads`: id prefix, title, provider, status, queue depth, last activity, preview."""
     if not env.stdout_isatty:
-        _plain(
+        plain_rows(
             env,
             [
                 (r.thread_id, r.title, r.provider, r.status, r.queue_depth, r.last_activity_at,
@@ -173,7 +175,7 @@ def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
 def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
     """`t3 projects`: id prefix, title, default provider, thread count, path."""
     if not env.stdout_isatty:
-        _plain(
+        plain_rows(
             env, [(r.project_id, r.title, r.default_provider, r.thread_count, r.path) for r in rows]
         )
         return
@@ -193,7 +195,7 @@ def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
 def queue(env: Env, rows: Sequence[QueueRow]) -> None:
     """`t3 queue list`: thread, position, item id, status, attempts, message, failure reason."""
     if not env.stdout_isatty:
-        _plain(
+        plain_rows(
             env,
             [
                 (r.thread_id, r.position, r.queue_item_id, r.status, r.attempts,
