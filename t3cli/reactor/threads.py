@@ -184,6 +184,7 @@ class ThreadWork:
         snapshot = await r.reader.call(lambda conn: rq.thread_snapshot(conn, lane.thread_id))
         if snapshot is None:
             return
+        r.observer.on_snapshot(snapshot)  # what recovery settles: observers learn its turn's item
         plan = plan_recovery(snapshot, r.options.recover, r.next_claim())
         if plan.empty:
             return
