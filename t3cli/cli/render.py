@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from t3cli.cli.columns import Column, fit_widths
+from t3cli.cli.columns import Column
 from t3cli.cli.env import Env
 from t3cli.cli.safe_text import printable
 from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
@@ -22,7 +22,7 @@ from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, Tur
 if TYPE_CHECKING:
     from rich.console import Console
 
-_STATUS_STYLE = {
+STATUS_STYLE = {
     "running": "green",
     "starting": "yellow",
     "queued": "cyan",
@@ -30,7 +30,6 @@ _STATUS_STYLE = {
     "archived": "dim",
     "idle": "",
 }
-_GAP = 2  # cells between two columns (rich's padding of one cell on each side)
 _ID = 8  # the id prefix tables show: what the user types next, never cut
 
 # `t3 threads`: the id, status, queue depth and last activity are never cut; the preview gives
@@ -114,34 +113,13 @@ def _table(
 ) -> None:
     """A borderless table whose column widths follow the columns' priorities (`cli.columns`):
     ids, statuses and counts are never cut, however narrow the terminal or long a cell."""
-    from rich.cells import cell_len
-    from rich.table import Table
     from rich.text import Text
 
+    from t3cli.cli.tables import fitted_table
+
     out = console(env)
-    cells = [[printable(cell, single_line=True) for cell in row] for row in rows]
-    natural = [
-        max([cell_len(column.header), *(cell_len(row[i]) for row in cells)])
-        for i, column in enumerate(columns)
-    ]
-    widths = fit_widths(columns, natural, out.width, gap=_GAP)
-    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, _GAP // 2))
-    shown = [i for i, width in enumerate(widths) if width > 0]
-    for i in shown:
-        column = columns[i]
-        table.add_column(
-            column.header, width=widths[i], no_wrap=True, overflow="ellipsis",
-            justify=column.justify,
-        )  # fmt: skip
-    for index, row in enumerate(cells):
-        texts = []
-        for i in shown:
-            text = Text(row[i])
-            text.truncate(widths[i], overflow="ellipsis")
-            texts.append(text)
-        style = styles[index] if index < len(styles) else ""
-        table.add_row(*texts, style=style or None)
-    out.print(table)
+    cells = [[Text(printable(cell, single_line=True)) for cell in row] for row in rows]
+    out.print(fitted_table(columns, cells, out.width, row_styles=styles))
 
 
 def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
@@ -168,7 +146,7 @@ def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
              one_line(r.preview, 120))
             for r in rows
         ],
-        [_STATUS_STYLE.get(r.status, "") for r in rows],
+        [STATUS_STYLE.get(r.status, "") for r in rows],
     )  # fmt: skip
 
 

@@ -53,8 +53,10 @@ def test_a_turn_waiting_for_a_slot_is_left_queued(
     try:
         # With one slot, one turn runs and the other is requested, waiting for the slot.
         wait_until(
-            lambda: sorted(s for t in threads for s in turn_statuses(engine, t))
-            == ["requested", "running"],
+            lambda: (
+                sorted(s for t in threads for s in turn_statuses(engine, t))
+                == ["requested", "running"]
+            ),
             what="one turn running and the other waiting for the slot",
         )
         proc.send_signal(signal.SIGINT)
