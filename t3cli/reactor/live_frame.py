@@ -65,7 +65,9 @@ def _flat(text: str) -> str:
 
 def _last_message(row: ThreadRow) -> Text:
     if row.status == "blocked" and row.error:
-        return Text(_flat(f"{row.outcome or 'failed'}: {row.error}"), style="red")
+        outcome = row.outcome or "failed"
+        said = row.error if row.error.startswith(outcome) else f"{outcome}: {row.error}"
+        return Text(_flat(said), style="red")
     if row.streaming:
         return Tail(_flat(row.message))
     # Not streaming: the message reads from its start, like `t3 threads`.

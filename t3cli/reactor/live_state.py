@@ -220,7 +220,8 @@ class LiveState:
         if status in ("failed", "timed_out"):
             self.notice = f"{row.thread_id[:8]} turn {status.replace('_', ' ')}: {error}"
         elif status == "interrupted":
-            self.notice = f"{row.thread_id[:8]} turn interrupted" + (f": {error}" if error else "")
+            said = f": {error}" if error and error != "interrupted" else ""
+            self.notice = f"{row.thread_id[:8]} turn interrupted{said}"
         if row.thread_id == self.focus:
             self._release()
 
