@@ -124,19 +124,19 @@ async def _main(
 async def _live_view(
     env: Env, reactor: Reactor, signals: Signals, on_exit: OnExit, focus: str | None
 ) -> AsyncIterator[None]:
-    """The live view for the reactor's whole life, with keys when stdin is a terminal too. On
-    every way out (the reactor's end, an exception, SIGINT/SIGTERM) the view closes and the
-    terminal's key mode is restored."""
+    """The live view for the reactor's whole life, with keys when stdin is a terminal too (and
+    we are its foreground job). On every way out (the reactor's end, an exception, SIGINT or
+    SIGTERM) the view closes and the terminal's mode is restored."""
     import asyncio
 
     from rich.console import Console
 
     from t3cli.domain.decider import Limits
-    from t3cli.reactor.keys import TerminalKeys
+    from t3cli.reactor.keys import TerminalKeys, in_foreground
     from t3cli.reactor.live import LiveView
     from t3cli.reactor.live_actions import KeyActions
 
-    keys = env.stdin_isatty
+    keys = env.stdin_isatty and in_foreground(env.stdin.fileno())
     view = LiveView(Console(file=env.stdout, no_color=not env.color), focus=focus, keys=keys)
     reactor.observer = view
     stop_view = asyncio.Event()

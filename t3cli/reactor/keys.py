@@ -28,6 +28,16 @@ _SEQUENCES = {
 _LONGEST = max(len(s) for s in _SEQUENCES)
 
 
+def in_foreground(fd: int) -> bool:
+    """True when `fd` is a terminal whose foreground process group is ours: only then may we
+    change its mode and read it (a background job, `t3 run &`, would be stopped by SIGTTOU or
+    SIGTTIN for trying)."""
+    try:
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
 class KeyDecoder:
     """Bytes from the terminal → key names: `up`, `down`, `left`, `right`, or the character
     itself (lower-cased letters). Unknown escape sequences are skipped whole; a sequence split

@@ -138,3 +138,24 @@ def test_no_key_handling_when_stdin_is_not_a_terminal(
     terminal.wait_for(lambda s: terminal.exited(), "t3 run to stop on Ctrl-C")
     assert terminal.exit_status() == "130"
     assert turn_statuses(engine, hanging) == ["interrupted"]
+
+
+def test_a_background_run_leaves_the_terminal_alone(
+    engine: Engine, home: Path, terminal: Terminal
+) -> None:
+    """`t3 run &` from an interactive shell: not the terminal's foreground job, so no key mode
+    (changing it would stop the job with SIGTTOU); the view keeps drawing."""
+    hanging = create_thread(engine, provider="slow", title="hanging")
+    queue(engine, hanging, "HANG for a while")
+    terminal.start("exec bash --norc --noprofile -i", width=100, height=20)
+    terminal.wait_for(lambda s: "$" in s or "#" in s, "the shell's prompt")
+    terminal.send(t3_command(home, "run") + " &", "Enter")
+    screen = terminal.wait_for(lambda s: "1 running" in s, "the view of the background run")
+    assert "Ctrl-C stops" in screen and "q quit" not in screen, screen
+    first = cell(screen, rows(screen)[hanging[:8]], "ELAPSED")
+    terminal.wait_for(
+        lambda s: hanging[:8] in rows(s) and cell(s, rows(s)[hanging[:8]], "ELAPSED") != first,
+        "the view to keep drawing (the job was not stopped)",
+    )
+    terminal.send("kill -INT %1", "Enter")
+    wait_until(lambda: turn_statuses(engine, hanging) == ["interrupted"], what="the run to stop")
