@@ -5,6 +5,7 @@ terminal on the way out — and do nothing when stdin is not a terminal."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,28 @@ def test_a_background_run_leaves_the_terminal_alone(
     )
     terminal.send("kill -INT %1", "Enter")
     wait_until(lambda: turn_statuses(engine, hanging) == ["interrupted"], what="the run to stop")
+
+
+def test_ctrl_z_gives_the_terminal_back_and_fg_resumes_the_view(
+    engine: Engine, home: Path, terminal: Terminal
+) -> None:
+    hanging = create_thread(engine, provider="slow", title="hanging")
+    queue(engine, hanging, "HANG for a while")
+    terminal.start("exec bash --norc --noprofile -i", width=100, height=20)
+    terminal.wait_for(lambda s: "$" in s or "#" in s, "the shell's prompt")
+    terminal.send(t3_command(home, "run"), "Enter")
+    terminal.wait_for(lambda s: "1 running" in s and "q quit" in s, "the view")
+    terminal.send("C-z")
+    terminal.wait_for(lambda s: "Stopped" in s, "the shell to report the stopped job")
+    # The shell has a normal terminal again (no cbreak left behind).
+    terminal.send("stty -a | grep -w -o -e -icanon -e icanon -e -echo -e echo | sort -u", "Enter")
+    screen = terminal.wait_for(lambda s: re.search(r"(?m)^-?icanon$", s), "the modes")
+    assert re.search(r"(?m)^icanon$", screen) and re.search(r"(?m)^echo$", screen), screen
+    assert not re.search(r"(?m)^-(icanon|echo)$", screen), screen
+    terminal.send("fg", "Enter")
+    screen = terminal.wait_for(lambda s: "1 running" in s and "q quit" in s, "the view again")
+    terminal.send("j")  # keys work again: the only row takes the focus
+    terminal.wait_for(lambda s: f"▶ {hanging[:8]}" in s, "the focus mark")
+    terminal.send("q")
+    terminal.wait_for(lambda s: "t3 run stopped" in s, "t3 run to quit")
+    wait_until(lambda: turn_statuses(engine, hanging) == ["interrupted"], what="the interrupt")
