@@ -60,10 +60,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class Terminal:
-    """One tmux session (`t3`) on a private server."""
+    """One tmux session (`t3`) on a private server.
 
-    def __init__(self, config_file: Path) -> None:
+    The command runs under a shell that outlives it and writes its exit status to a file: the
+    test learns how the command ended from that file, not from tmux (tmux 3.3 can leave an
+    exited pane's process unreaped, its status unknown, under load). The shell traps SIGINT
+    (a trap, not an ignore: the command still gets the default disposition), so a Ctrl-C
+    reaches the command alone, as in an interactive shell.
+    """
+
+    def __init__(self, config_file: Path, status_file: Path) -> None:
         self.base = ["tmux", "-L", f"t3-test-{uuid.uuid4().hex[:12]}", "-f", str(config_file)]
+        self.status_file = status_file
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -71,11 +79,13 @@ class Terminal:
         )
 
     def start(self, shell_command: str, *, width: int, height: int) -> None:
-        """Run `shell_command` under `sh -c` in a new session of `width` x `height` cells; the
-        pane stays after it exits (its screen can still be read)."""
+        """Run `shell_command` in a new session of `width` x `height` cells; the pane stays
+        after it exits (its screen can still be read)."""
+        status = shlex.quote(str(self.status_file))
+        script = f"trap : INT; {shell_command}; echo $? > {status}.new && mv {status}.new {status}"
         done = self.tmux(
             "new-session", "-d", "-s", "t3", "-x", str(width), "-y", str(height),
-            f"sh -c {shlex.quote(shell_command)}",
+            f"sh -c {shlex.quote(script)}",
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
 
@@ -102,8 +112,21 @@ class Terminal:
             if check(screen):
                 return screen
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; the screen:\n{screen}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; the screen:\n{screen}\n{self.processes()}"
+                )
             time.sleep(0.05)
+
+    def processes(self) -> str:
+        """The pane's process and its children (for a timeout's report)."""
+        pid = self.pane("#{pane_pid}")
+        if not pid.isdigit():
+            return "(no pane process)"
+        tree = subprocess.run(
+            ["ps", "-o", "pid,ppid,stat,etime,args", "--pid", pid, "--ppid", pid],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return f"pane process and children:\n{tree.stdout}"
 
     def send(self, *keys: str) -> None:
         done = self.tmux("send-keys", "-t", "t3", *keys)
@@ -122,12 +145,12 @@ class Terminal:
         return self.tmux("display-message", "-p", "-t", "t3", fmt).stdout.strip()
 
     def exited(self) -> bool:
-        return self.pane("#{pane_dead}") == "1"
+        """The command (the whole shell command given to `start`) has exited."""
+        return self.status_file.exists()
 
-    def exit_status(self) -> str:
-        """`130` for an exit code, `signal 2` for a death by signal."""
-        status, signal = self.pane("#{pane_dead_status}|#{pane_dead_signal}").split("|")
-        return status if status else f"signal {signal}"
+    def exit_status(self) -> int:
+        """The command's exit status, as the shell saw it (128 + N for a death by signal N)."""
+        return int(self.status_file.read_text())
 
     def close(self) -> None:
         self.tmux("kill-server")
@@ -141,7 +164,7 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
     # remain-on-exit: the screen of a finished command can still be read; set-clipboard on:
     # an OSC 52 that reached the terminal would land in a tmux buffer (the security test).
     conf.write_text("set -g remain-on-exit on\nset -g set-clipboard on\nset -g status off\n")
-    term = Terminal(conf)
+    term = Terminal(conf, tmp_path / "exit-status")
     yield term
     term.close()
 

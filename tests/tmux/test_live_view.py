@@ -114,7 +114,7 @@ def test_six_threads_stream_readably_at_every_size(
     assert_one_frame(screen, width, height)
     terminal.send("q")
     terminal.wait_for(lambda s: terminal.exited(), "t3 run to quit on q")
-    assert terminal.exit_status() == "130"
+    assert terminal.exit_status() == 130
     # The normal screen keeps a summary of every thread.
     screen = terminal.history()
     assert "t3 run stopped · 6 threads: 6 idle" in screen, screen
@@ -179,4 +179,4 @@ def test_thirty_threads_fit_with_a_summary_row_and_survive_resizes(
     check_small(screen)
     terminal.send("q")
     terminal.wait_for(lambda s: terminal.exited(), "t3 run to quit on q")
-    assert terminal.exit_status() == "130"
+    assert terminal.exit_status() == 130

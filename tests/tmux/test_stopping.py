@@ -21,7 +21,7 @@ def test_ctrl_c_with_on_exit_wait_says_it_waits_and_leaves_waiting_turns_queued(
     threads = [create_thread(engine, provider="slow", title=name) for name in ("one", "two")]
     items = {thread_id: queue(engine, thread_id, WORDS) for thread_id in threads}
     terminal.start(
-        "exec " + t3_command(home, "run", "--max-concurrent", "1", "--on-exit", "wait"),
+        t3_command(home, "run", "--max-concurrent", "1", "--on-exit", "wait"),
         width=80, height=24,
     )  # fmt: skip
     terminal.wait_for(lambda s: "1 running, 1 starting" in s, "one turn running, one waiting")
@@ -32,7 +32,7 @@ def test_ctrl_c_with_on_exit_wait_says_it_waits_and_leaves_waiting_turns_queued(
     assert "Ctrl-C again interrupts it" in screen, screen
     assert "queued turns stay queued" in screen, screen
     terminal.wait_for(lambda s: terminal.exited(), "t3 run to exit once the turn finished")
-    assert terminal.exit_status() == "130"
+    assert terminal.exit_status() == 130
     statuses = {thread_id: turn_statuses(engine, thread_id) for thread_id in threads}
     assert sorted(statuses.values()) == [["completed"], ["interrupted"]], statuses
     (waited,) = [t for t, s in statuses.items() if s == ["interrupted"]]
@@ -50,12 +50,12 @@ def test_a_second_ctrl_c_stops_the_waited_turn(
     thread_id = create_thread(engine, provider="slow", title="long")
     queue(engine, thread_id, "HANG: would never finish")
     terminal.start(
-        "exec " + t3_command(home, "run", "--on-exit", "wait"), width=80, height=24
+        t3_command(home, "run", "--on-exit", "wait"), width=80, height=24
     )  # fmt: skip
     terminal.wait_for(lambda s: "1 running" in s, "the running turn")
     terminal.send("C-c")
     terminal.wait_for(lambda s: "Ctrl-C again interrupts it" in s, "the stopping line")
     terminal.send("C-c")
     terminal.wait_for(lambda s: terminal.exited(), "t3 run to stop the turn and exit")
-    assert terminal.exit_status() == "130"
+    assert terminal.exit_status() == 130
     assert turn_statuses(engine, thread_id) == ["interrupted"]

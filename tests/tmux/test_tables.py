@@ -66,7 +66,7 @@ def test_ids_status_and_queue_are_never_cut(
     )  # fmt: skip
     terminal.start(commands, width=width, height=60)
     screen = terminal.wait_for(lambda s: terminal.exited(), "the listings")
-    assert terminal.exit_status() == "0", screen
+    assert terminal.exit_status() == 0, screen
     lines = terminal.history().split("\n")
     assert all(len(line) <= width for line in lines)
     shown = {m["id"]: (m["status"], int(m["queue"])) for m in map(THREAD_ROW.match, lines) if m}

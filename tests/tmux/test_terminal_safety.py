@@ -26,7 +26,7 @@ def test_escape_sequences_in_replies_and_titles_are_shown_not_obeyed(
 ) -> None:
     thread_id = create_thread(engine, provider="slow", title="title \x1b]2;PWNED-TOO\x07 here")
     queue(engine, thread_id, HOSTILE)
-    terminal.start("exec " + t3_command(home, "run"), width=160, height=30)
+    terminal.start(t3_command(home, "run"), width=160, height=30)
     screen = terminal.wait_for(
         lambda s: "completed" in s and "end of reply" in s, "the hostile reply in the panel"
     )
