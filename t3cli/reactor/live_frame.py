@@ -19,13 +19,14 @@ Guarantees:
 from __future__ import annotations
 
 import collections
+from dataclasses import replace
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
 from t3cli.cli.columns import Column
-from t3cli.cli.render import STATUS_STYLE
+from t3cli.cli.render import STATUS_STYLE, THREAD_COLUMNS
 from t3cli.cli.safe_text import printable
 from t3cli.cli.tables import Tail, fitted_table
 from t3cli.reactor.live_state import LiveState, ThreadRow, count_line
@@ -34,14 +35,13 @@ FOCUS_MARK = "▶"
 LEGEND_KEYS = "↑/↓ j/k focus · r retry · c cancel · i interrupt · q quit"
 LEGEND_PLAIN = "Ctrl-C stops"
 MIN_PANEL_LINES = 3  # reply lines the panel keeps when rows compete for the height
+# The columns and priorities of `t3 threads`; the id leaves room for the focus mark, and the
+# elapsed time of the running turn replaces the time of the last activity.
 COLUMNS = (
     Column("  ID"),
-    Column("TITLE", give_way=2, min_width=10, max_width=40),
-    Column("PROVIDER", give_way=3, min_width=6),
-    Column("STATUS"),
-    Column("QUEUE", justify="right"),
+    *THREAD_COLUMNS[1:5],
     Column("ELAPSED", justify="right"),
-    Column("LAST MESSAGE", give_way=1, min_width=12),
+    replace(THREAD_COLUMNS[6], max_width=None),
 )
 _OUTCOME_STYLE = {
     "completed": "green", "failed": "red", "timed_out": "red", "interrupted": "yellow",

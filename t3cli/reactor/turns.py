@@ -142,15 +142,7 @@ async def _requeue_unsent(s: TurnServices, h: TurnHandle) -> None:
         return
     await s.commit(
         [
-            c.TurnCompletedCmd(
-                command_id=derived_id("turn.completed", h.turn_id),
-                actor="reactor",
-                thread_id=h.thread_id,
-                turn_id=h.turn_id,
-                status="interrupted",
-                error=NOT_SENT,
-                queue_failure_reason=NOT_SENT,
-            ),
+            _unlaunched_end(h, "interrupted", NOT_SENT, queue_failure_reason=NOT_SENT),
             c.QueuedTurnRetry(
                 command_id=derived_id("turn.unsent.requeue", h.turn_id),
                 actor="reactor",
@@ -161,23 +153,25 @@ async def _requeue_unsent(s: TurnServices, h: TurnHandle) -> None:
     )
 
 
+def _unlaunched_end(
+    h: TurnHandle, status: TurnStatus, error: str, *, queue_failure_reason: str | None = None
+) -> c.TurnCompletedCmd:
+    """The end of a turn that never reached its agent (its id: the turn's one end)."""
+    return c.TurnCompletedCmd(
+        command_id=derived_id("turn.completed", h.turn_id),
+        actor="reactor",
+        thread_id=h.thread_id,
+        turn_id=h.turn_id,
+        status=status,
+        error=error,
+        queue_failure_reason=queue_failure_reason,
+    )
+
+
 async def _complete_unlaunched(
     s: TurnServices, h: TurnHandle, status: TurnStatus, error: str
 ) -> TurnResult | None:
-    outcome = (
-        await s.commit(
-            [
-                c.TurnCompletedCmd(
-                    command_id=derived_id("turn.completed", h.turn_id),
-                    actor="reactor",
-                    thread_id=h.thread_id,
-                    turn_id=h.turn_id,
-                    status=status,
-                    error=error,
-                )
-            ]
-        )
-    )[0]
+    outcome = (await s.commit([_unlaunched_end(h, status, error)]))[0]
     if isinstance(outcome, CommandRejected) or outcome.duplicate:
         return None
     result = TurnResult(h.thread_id, h.turn_id, h.queue_item_id, status, error, "", launched=False)

@@ -12,27 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from t3cli.config import Config
 from t3cli.engine import Engine
 from tests.conftest import create_thread
-from tests.reactor.conftest import CONFIG, count, popen_t3, queue, turn_statuses, wait_until
+from tests.reactor.conftest import count, popen_t3, queue, turn_statuses, wait_until
 
 T3 = Callable[..., subprocess.CompletedProcess[str]]
-
-PACED = """
-[providers.paced]
-kind = "echo"
-chunk_chars = 4
-delay_s = 0.1
-hang_pattern = "HANG"
-"""
-LONG = "a reply paced over about two seconds, " * 2
-
-
-@pytest.fixture
-def home(t3_home: Path) -> Path:
-    t3_home.mkdir(parents=True, exist_ok=True)
-    (t3_home / "config.toml").write_text(CONFIG + PACED)
-    return t3_home
+# The `slow` provider (tests/reactor/conftest.py) streams 5 characters every 50 ms: ~3 s.
+LONG = "a reply that takes its time to stream, " * 8
 
 
 def _thread_json(t3: T3, thread_id: str) -> dict[str, object]:
@@ -44,12 +31,12 @@ def _thread_json(t3: T3, thread_id: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("on_exit", ["wait", "interrupt"])
 def test_a_turn_waiting_for_a_slot_is_left_queued(
-    engine: Engine, home: Path, t3: T3, on_exit: str
+    engine: Engine, config: Config, t3_home: Path, t3: T3, on_exit: str
 ) -> None:
     text = LONG if on_exit == "wait" else "HANG until interrupted"
-    threads = [create_thread(engine, provider="paced", title=name) for name in ("a", "b")]
+    threads = [create_thread(engine, provider="slow", title=name) for name in ("a", "b")]
     items = {thread_id: queue(engine, thread_id, text) for thread_id in threads}
-    proc = popen_t3(home, "run", "--max-concurrent", "1", "--on-exit", on_exit, "--json")
+    proc = popen_t3(t3_home, "run", "--max-concurrent", "1", "--on-exit", on_exit, "--json")
     try:
         # With one slot, one turn runs and the other is requested, waiting for the slot.
         wait_until(
