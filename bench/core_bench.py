@@ -381,6 +381,9 @@ def _cycle(log: _LogWriter, thread_id: str, n: int, *, finish: bool = True) -> N
             "cached_input_tokens": 800,
             "cost_usd": 0.0123,
             "duration_ms": 5400,
+            "reported_usage": None,
+            "session_usage": None,
+            "provider_session_id": None,
         },
     )
     log.add("thread.queued-turn-resolved", {

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "t3cli.cli.turns_cmd",
     "t3cli.cli.queue_cmd",
     "t3cli.cli.run_cmd",
+    "t3cli.cli.watch_cmd",
     "t3cli.cli.events_cmd",
     "t3cli.cli.providers_cmd",
     "t3cli.cli.doctor_cmd",

@@ -1,48 +1,57 @@
-"""Shell completion for `t3`: click's own bash, zsh and fish support, under `_T3_COMPLETE`.
+"""TAB completion for `t3`: what each parameter offers, and answering `_T3_COMPLETE` requests.
 
-typer (0.24) answers completion requests with its own instruction format and, for zsh, renders
-help texts through rich — an import every TAB would pay for. `T3Group` answers them with click's
-classes instead (`_T3_COMPLETE=bash_complete`, `zsh_complete`, `fish_complete`, and `*_source`),
-which import nothing beyond click. The scripts `t3 completion SHELL` prints (and `completions/`
-holds) are click's scripts for program `t3`.
+`T3Group` answers completion requests (`_T3_COMPLETE=bash_complete`, `zsh_complete`,
+`fish_complete`, and `*_source` for the scripts) with the shell classes of
+`t3cli.cli.completion_shells`, which import nothing beyond click: typer's own completion renders
+help texts through rich, an import every TAB would pay for.
 
-THREAD arguments and options complete to the 8-character id prefixes of non-deleted threads (the
-title as help text, shown by zsh), most recently active first, plus `@last`. That completion opens
-the database read-only and imports only sqlite3 and `t3cli.store.queries`; any failure (no
-database yet, locked, corrupt, too slow) offers nothing rather than a traceback.
+What completes to what (each a click parameter type whose conversion is a plain `str`, so
+declaring one changes no behaviour but TAB's):
+- `THREAD`: 8-character id prefixes of non-deleted threads (longer where two share 8), most
+  recently active first, with their titles as descriptions, plus `@last`. THREAD parameters
+  declared as plain `str` (`t3 run --thread`) get it by their metavar when completing.
+- `values(...)`: a fixed set (`--recover`, `--on-exit`, the shell of `t3 completion`), or one
+  computed when completing: `STATUS` (thread statuses), `PROVIDER` (configured provider names,
+  with their kinds), `EVENT_TYPE` (event types, and a glob per family).
+- `DIRECTORY`: directories, completed by the shell itself (path arguments, `--project`).
+
+Guarantees: whatever fails while completing (no database yet, locked, corrupt, too slow, a broken
+configuration) offers nothing rather than a traceback or a message. Completing a THREAD opens the
+database read-only and imports only sqlite3 and `t3cli.store.queries`; descriptions, being
+untrusted, go through `printable` and stay on one line.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import click
-from click.shell_completion import (
-    BashComplete,
-    CompletionItem,
-    FishComplete,
-    ShellComplete,
-    ZshComplete,
-)
+from click.shell_completion import CompletionItem
 from typer.core import TyperGroup
 
-PROG_NAME = "t3"
-COMPLETE_VAR = "_T3_COMPLETE"
-SHELLS: dict[str, type[ShellComplete]] = {
-    "bash": BashComplete,
-    "zsh": ZshComplete,
-    "fish": FishComplete,
-}
+from t3cli.cli.completion_shells import COMPLETE_VAR, PROG_NAME, SHELLS, source
 
+__all__ = [
+    "COMPLETE_VAR", "DIRECTORY", "EVENT_TYPE", "PROG_NAME", "PROVIDER", "SHELLS", "STATUS",
+    "THREAD", "T3Group", "source", "thread_candidates", "values",
+]  # fmt: skip
 
 THREAD_METAVARS = ("THREAD", "[THREAD]")
 MAX_THREAD_CANDIDATES = 50
 SHOWN_ID_LENGTH = 8
 LAST = "@last"  # as t3cli.cli.refs.LAST (not imported: refs pulls in more than a TAB needs)
 _COMPLETION_DEADLINE_S = 0.5
+
+Candidates = Iterable[tuple[str, str | None]]  # (value, description)
+
+
+def _description(text: str) -> str:
+    from t3cli.cli.safe_text import printable
+
+    return printable(" ".join(text.split()), single_line=True)
 
 
 def thread_candidates(incomplete: str) -> list[CompletionItem]:
@@ -80,14 +89,26 @@ def _thread_candidates(incomplete: str) -> list[CompletionItem]:
     items = []
     if offer_last:
         items.append(CompletionItem(LAST, help="the most recently active thread"))
-    # 8 characters, as users type them; as long as the word when it is a longer id prefix.
-    width = max(SHOWN_ID_LENGTH, len(incomplete))
+    ids = [ref.thread_id for ref in refs]
     for ref in refs:
         by_id = ref.thread_id.startswith(incomplete.lower())
-        value = ref.thread_id[: width if by_id else SHOWN_ID_LENGTH]
-        title = ref.title + ("  (archived)" if ref.archived else "")
+        shortest = len(incomplete) if by_id else 0
+        value = ref.thread_id[: _distinct_length(ref.thread_id, ids, shortest)]
+        title = _description(ref.title) + ("  (archived)" if ref.archived else "")
         items.append(CompletionItem(value, help=title or None))
     return items
+
+
+def _distinct_length(thread_id: str, ids: list[str], at_least: int) -> int:
+    """How much of `thread_id` to offer: 8 characters as users type them, as long as the word
+    when that is a longer prefix, and longer still when another candidate shares the prefix
+    (two equal values would make a shell insert their description)."""
+    length = max(SHOWN_ID_LENGTH, at_least)
+    for other in ids:
+        if other != thread_id:
+            while length < len(thread_id) and other.startswith(thread_id[:length]):
+                length += 1
+    return length
 
 
 class ThreadType(click.types.StringParamType):
@@ -103,6 +124,93 @@ class ThreadType(click.types.StringParamType):
 THREAD = ThreadType()
 
 
+class ValueType(click.types.StringParamType):
+    """A `str` parameter whose TAB offers the values `candidates()` lists (called only when
+    completing, so a module declaring one imports nothing more) that start with the word."""
+
+    def __init__(self, candidates: Callable[[], Candidates]) -> None:
+        self._candidates = candidates
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        try:
+            return [
+                CompletionItem(value, help=_description(about) if about else None)
+                for value, about in self._candidates()
+                if value.startswith(incomplete)
+            ]
+        except Exception:
+            return []
+
+
+def values(*fixed: str) -> ValueType:
+    """A parameter type completing to the `fixed` values, in that order."""
+    return ValueType(lambda: [(value, None) for value in fixed])
+
+
+class DirectoryType(click.types.StringParamType):
+    """A `str` parameter naming a directory: the shell completes directory names."""
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return [CompletionItem(incomplete, type="dir")]
+
+
+DIRECTORY = DirectoryType()
+
+_STATUS_MEANINGS = {
+    "idle": "nothing running or queued",
+    "starting": "a turn was requested",
+    "running": "a turn is running",
+    "queued": "queued turns wait",
+    "blocked": "a failed queued turn holds the queue",
+    "archived": "archived threads",
+}
+
+
+def _statuses() -> Candidates:
+    from t3cli.store.queries import THREAD_STATUSES
+
+    return [(status, _STATUS_MEANINGS.get(status)) for status in THREAD_STATUSES]
+
+
+def _providers() -> Candidates:
+    """Configured provider names (built-ins first) with their kinds; the default is marked."""
+    from t3cli.config import load_config
+    from t3cli.paths import resolve_paths
+    from t3cli.providers.registry import BUILTIN_PROVIDERS, provider_names
+
+    config = load_config(resolve_paths().config_file)
+    out = []
+    for name in provider_names(config):
+        kind = (config.providers.get(name) or {}).get("kind", BUILTIN_PROVIDERS.get(name))
+        about = f"{kind} provider" if isinstance(kind, str) else "provider"
+        out.append((name, about + (" (default)" if name == config.default_provider else "")))
+    return out
+
+
+def _event_types() -> Candidates:
+    """Every event type, after a glob per family (`thread.*`, `thread.turn-*`, ...)."""
+    from t3cli.contracts.events import EVENT_TYPES
+
+    families: dict[str, None] = {}
+    for event_type in EVENT_TYPES:
+        stream, _, name = event_type.partition(".")
+        families[f"{stream}.*"] = None
+        for family in ("turn-", "queued-turn-", "session-"):
+            if name.startswith(family):
+                families[f"{stream}.{family}*"] = None
+    globs = [(glob, "every such type") for glob in families]
+    return globs + [(event_type, None) for event_type in EVENT_TYPES]
+
+
+STATUS = ValueType(_statuses)
+PROVIDER = ValueType(_providers)
+EVENT_TYPE = ValueType(_event_types)
+
+
 def _complete_every_thread_param(group: click.Group) -> None:
     """Give THREAD completion to THREAD parameters declared without `ThreadType` (plain `str`
     options named by metavar, such as `t3 run --thread`). Only for completion requests."""
@@ -115,15 +223,8 @@ def _complete_every_thread_param(group: click.Group) -> None:
             _complete_every_thread_param(command)
 
 
-def source(cli: click.Command, shell: str) -> str:
-    """The completion script for `shell` (a key of `SHELLS`), for program `t3`. Deterministic:
-    it depends only on the shell, never on this machine (no bash version probe)."""
-    comp = SHELLS[shell](cli, {}, PROG_NAME, COMPLETE_VAR)
-    return ShellComplete.source(comp)
-
-
 class T3Group(TyperGroup):
-    """The root group: answers `_T3_COMPLETE` requests with click's completion classes."""
+    """The root group: answers `_T3_COMPLETE` requests with t3's completion classes."""
 
     def _main_shell_completion(
         self,
@@ -146,7 +247,7 @@ class T3Group(TyperGroup):
         if action == "complete":
             _complete_every_thread_param(self)
         comp = comp_cls(self, ctx_args, prog_name, var)
-        out = ShellComplete.source(comp) if action == "source" else comp.complete()
+        out = comp.source() if action == "source" else comp.complete()
         sys.stdout.write(out + ("\n" if out and not out.endswith("\n") else ""))
         sys.stdout.flush()
         sys.exit(0)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from t3cli.cli.app import current_env
+from t3cli.cli.completion import EVENT_TYPE
 from t3cli.cli.env import Env
 from t3cli.cli.params import JsonOption
 from t3cli.errors import ExitCode
@@ -56,7 +57,8 @@ def events(
     type_glob: Annotated[
         str | None,
         typer.Option(
-            "--type", metavar="GLOB", help="Only types matching GLOB, e.g. 'thread.turn-*'."
+            "--type", metavar="GLOB", click_type=EVENT_TYPE,
+            help="Only types matching GLOB, e.g. 'thread.turn-*'.",
         ),
     ] = None,
     follow: Annotated[

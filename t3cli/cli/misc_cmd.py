@@ -10,6 +10,7 @@ import click
 import typer
 
 from t3cli.cli.app import current_env
+from t3cli.cli.completion import SHELLS, values
 from t3cli.cli.params import JsonOption
 
 MASK = "***"
@@ -103,10 +104,13 @@ def config_show(json: JsonOption = False) -> None:
 
 
 def completion(
-    shell: Annotated[str, typer.Argument(metavar="bash|zsh|fish", help="The shell.")],
+    shell: Annotated[
+        str,
+        typer.Argument(metavar="bash|zsh|fish", click_type=values(*SHELLS), help="The shell."),
+    ],
 ) -> None:
     """Print the completion script for SHELL (source or install it; README: Shell completion)."""
-    from t3cli.cli.completion import SHELLS, source
+    from t3cli.cli.completion import source
     from t3cli.errors import UsageError
 
     if shell not in SHELLS:

@@ -7,6 +7,7 @@ milliseconds (`2026-11-22T20:09:32.123Z`); absent values are `null`, never missi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
@@ -99,13 +100,20 @@ def queue_json(row: QueueRow) -> dict[str, Any]:
 
 
 def show_json(
-    thread: ThreadRow, messages: list[MessageRow], turns: list[TurnRow], queue: list[QueueRow]
+    thread: ThreadRow,
+    messages: list[MessageRow],
+    turns: list[TurnRow],
+    queue: list[QueueRow],
+    *,
+    warnings: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """`t3 show --json`: one object with the thread, its transcript, turns and queue."""
+    """`t3 show --json`: one object with the thread, its transcript, turns (each with its
+    `warnings`: retries and other agent notices, oldest first) and queue."""
+    warned = warnings or {}
     return {
         "thread": thread_json(thread),
         "messages": [message_json(m) for m in messages],
-        "turns": [turn_json(t) for t in turns],
+        "turns": [{**turn_json(t), "warnings": warned.get(t.turn_id, [])} for t in turns],
         "queue": [queue_json(q) for q in queue],
     }
 

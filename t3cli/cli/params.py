@@ -35,6 +35,10 @@ ThreadArg = Annotated[
 MessageArg = Annotated[
     str, typer.Argument(metavar="MESSAGE|-", help="The message text; `-` reads standard input.")
 ]
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print only full ids, one per line (for xargs)."),
+]
 ItemArg = Annotated[
     str, typer.Argument(metavar="ITEM", help="Position in the queue (1 is the head) or id prefix.")
 ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
+from t3cli.cli.completion import DIRECTORY, PROVIDER
 from t3cli.cli.env import Env
 from t3cli.cli.params import CommandIdOption, JsonOption
 
@@ -69,12 +70,15 @@ def ensure_project(
 
 
 def project_add(
-    path: Annotated[str, typer.Argument(help="The workspace directory (default: here).")] = ".",
+    path: Annotated[
+        str, typer.Argument(click_type=DIRECTORY, help="The workspace directory (default: here).")
+    ] = ".",
     title: Annotated[
         str | None, typer.Option("--title", help="Default: the directory name.")
     ] = None,
     provider: Annotated[
-        str | None, typer.Option("--provider", help="Default provider of its threads.")
+        str | None,
+        typer.Option("--provider", click_type=PROVIDER, help="Default provider of its threads."),
     ] = None,
     command_id: CommandIdOption = None,
     json: JsonOption = False,

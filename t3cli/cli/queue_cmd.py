@@ -18,7 +18,14 @@ from click.shell_completion import CompletionItem
 from typer.core import TyperGroup
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, ItemArg, JsonOption, MessageArg, ThreadArg
+from t3cli.cli.params import (
+    CommandIdOption,
+    ItemArg,
+    JsonOption,
+    MessageArg,
+    QuietOption,
+    ThreadArg,
+)
 
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
@@ -89,19 +96,24 @@ def list_items(
         str | None, typer.Argument(metavar="[THREAD]", help="Only this thread (default: all).")
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List queued turns (pending, sending, failed) in FIFO order."""
+    from t3cli.cli import quiet as quiet_output
     from t3cli.cli import render
     from t3cli.cli.output import queue_json
     from t3cli.cli.refs import resolve_thread
     from t3cli.store import queries
 
     env = current_env()
+    quiet_output.check(json, quiet)
     conn = env.connect()
     thread_id = resolve_thread(conn, thread).thread_id if thread is not None else None
     rows = queries.queue_items(conn, thread_id)
     if json:
         env.print_json([queue_json(row) for row in rows])
+    elif quiet:
+        quiet_output.print_ids(env, [row.queue_item_id for row in rows])
     else:
         render.queue(env, rows)
 
@@ -147,6 +159,35 @@ def cancel(
     )  # fmt: skip
 
 
+def clear(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption = False) -> None:
+    """Cancel every pending and failed item of the thread's queue (not the one being sent)."""
+    from t3cli.cli import bulk
+    from t3cli.cli.refs import resolve_thread
+    from t3cli.contracts.commands import QueuedTurnCancel
+    from t3cli.store import queries
+    from t3cli.store.queries import QueueRow
+
+    env = current_env()
+    conn = env.connect()
+    ref = resolve_thread(conn, thread)
+
+    def cancel_command(cid: str, thread_id: str, queue_item_id: str = "") -> QueuedTurnCancel:
+        return QueuedTurnCancel(command_id=cid, thread_id=thread_id, queue_item_id=queue_item_id)
+
+    # Every item gets its command, the one being sent too: the decider refuses that one, and its
+    # recorded refusal is what a replay reports again.
+    action: bulk.BulkAction[QueueRow] = bulk.BulkAction(
+        kind="queue-clear",
+        make=lambda cid, row: cancel_command(cid, row.thread_id, row.queue_item_id),
+        thread_of=lambda row: row.thread_id,
+        remake=cancel_command,
+    )
+    result = bulk.run(env, action, command_id, lambda: queries.queue_items(conn, ref.thread_id))
+    if not result.items and not json:
+        env.stderr.write(f"note: the queue of {ref.thread_id[:8]} is empty; nothing to clear\n")
+    bulk.report(env, json, result, verb="cancelled", thread_id=ref.thread_id)
+
+
 def move(
     thread: ThreadArg,
     item: ItemArg,
@@ -184,4 +225,5 @@ def register(app: typer.Typer) -> None:
     queue_app.command("list")(list_items)
     queue_app.command("cancel")(cancel)
     queue_app.command("move")(move)
+    queue_app.command("clear")(clear)
     app.add_typer(queue_app, name="queue")

@@ -20,7 +20,7 @@ import sqlite3
 
 from t3cli.errors import NotFound, UsageError
 from t3cli.store import queries
-from t3cli.store.queries import QueueRow, ThreadRef
+from t3cli.store.queries import ProjectRow, QueueRow, ThreadRef
 
 LAST = "@last"
 SHOWN_CANDIDATES = 10
@@ -127,3 +127,16 @@ def resolve_item(conn: sqlite3.Connection, thread: ThreadRef, ref: str) -> Queue
         f"{ref!r} matches {len(matches)} items in {where}:\n{listed}",
         hint="give a position or a longer id prefix",
     )
+
+
+def resolve_project(conn: sqlite3.Connection, ref: str) -> ProjectRow:
+    """The project `ref` names: its absolute path, id or exact title, else the directory `ref`
+    is (relative or with `~`). Raises `NotFound` (exit 4)."""
+    from pathlib import Path
+
+    found = queries.find_project(conn, ref)
+    if found is None:
+        found = queries.find_project(conn, str(Path(ref).expanduser().resolve()))
+    if found is None:
+        raise NotFound(f"no project {ref!r}", hint="`t3 projects` lists registered projects")
+    return found

@@ -11,7 +11,7 @@ Guarantees:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from t3cli.cli.columns import Column
@@ -197,7 +197,8 @@ def queue(env: Env, rows: Sequence[QueueRow]) -> None:
     )  # fmt: skip
 
 
-def _turn_line(turn: TurnRow) -> str:
+def turn_line(turn: TurnRow) -> str:
+    """A turn's outcome on one line: status, duration, tokens, cost, error (show and watch)."""
     parts = [f"turn {turn.turn_id[:8]} {turn.status}"]
     if turn.duration_ms is not None:
         parts.append(f"{turn.duration_ms / 1000:.1f}s")
@@ -216,8 +217,14 @@ def show(
     messages: Sequence[MessageRow],
     turns: Sequence[TurnRow],
     items: Sequence[QueueRow],
+    *,
+    warnings: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """`t3 show`: a header, the transcript (each turn's outcome after its messages), the queue."""
+    """`t3 show`: a header, the transcript (each turn's outcome, then its warnings, after its
+    messages), the queue."""
+    from t3cli.cli.safe_text import printable
+
+    warned = warnings or {}
     color = env.color
     out = console(env) if color else None
 
@@ -244,13 +251,17 @@ def show(
             and turn is not None
             and turn.status not in ("requested", "running")
         ):
-            emit(_turn_line(turn), "dim")
+            emit(turn_line(turn), "dim")
+            for warning in warned.get(turn.turn_id, ()):
+                emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
             shown.add(turn.turn_id)
     pending = [t for t in turns if t.turn_id not in shown]
     if pending:
         emit("")
         for turn in pending:
-            emit(_turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            emit(turn_line(turn), "red" if turn.status in ("failed", "timed_out") else "dim")
+            for warning in warned.get(turn.turn_id, ()):
+                emit(f"  warning: {printable(one_line(warning, 200))}", "yellow")
     if items:
         emit("")
         emit("queue:", "bold")

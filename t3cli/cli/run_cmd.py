@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from t3cli.cli.completion import DIRECTORY, values
 from t3cli.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
     project: Annotated[
         str | None,
         typer.Option(
-            "--project", "-p", metavar="PROJECT", help="Drive only this project's threads."
+            "--project", "-p", metavar="PROJECT", click_type=DIRECTORY,
+            help="Drive only this project's threads.",
         ),
     ] = None,
     until_idle: Annotated[
@@ -52,6 +54,7 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
         typer.Option(
             "--recover",
             metavar="at-most-once|resend",
+            click_type=values(*_RECOVER),
             help="What to do with turns a dead reactor left running.",
         ),
     ] = "at-most-once",
@@ -60,6 +63,7 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
         typer.Option(
             "--on-exit",
             metavar="interrupt|wait",
+            click_type=values(*_ON_EXIT),
             help="On SIGINT/SIGTERM: interrupt running turns, or let them finish.",
         ),
     ] = "interrupt",

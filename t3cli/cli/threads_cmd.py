@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
-from t3cli.cli.params import CommandIdOption, JsonOption, ThreadArg
+from t3cli.cli.completion import DIRECTORY, PROVIDER, STATUS
+from t3cli.cli.params import CommandIdOption, JsonOption, QuietOption, ThreadArg
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,9 +26,15 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
         str | None, typer.Argument(metavar="[MESSAGE|-]", help="First message; `-` reads stdin.")
     ] = None,
     project: Annotated[
-        str | None, typer.Option("--project", help="Project directory (default: here).")
+        str | None,
+        typer.Option(
+            "--project", metavar="PATH", click_type=DIRECTORY,
+            help="Project directory (default: here).",
+        ),
     ] = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="Agent provider.")] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", click_type=PROVIDER, help="Agent provider.")
+    ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Model name for the provider.")
     ] = None,
@@ -110,12 +117,17 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
 def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     all_: Annotated[bool, typer.Option("--all", help="Include archived threads.")] = False,
     project: Annotated[
-        str | None, typer.Option("--project", help="Only this project (path, id or title).")
+        str | None,
+        typer.Option(
+            "--project", metavar="PROJECT", click_type=DIRECTORY,
+            help="Only this project (path, id or title).",
+        ),
     ] = None,
     status: Annotated[
         str | None,
         typer.Option(
-            "--status", help="Only this status: idle, starting, running, queued, blocked, archived."
+            "--status", click_type=STATUS,
+            help="Only this status: idle, starting, running, queued, blocked, archived.",
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most N threads.")] = 50,
@@ -124,27 +136,26 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
         typer.Option("--before", metavar="CURSOR", help="Next page: the cursor printed on stderr."),
     ] = None,
     json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List threads, most recently active first."""
+    from t3cli.cli import quiet as quiet_output
     from t3cli.cli import render
     from t3cli.cli.output import thread_json
-    from t3cli.errors import NotFound, UsageError
+    from t3cli.cli.refs import resolve_project
+    from t3cli.errors import UsageError
     from t3cli.store import queries
     from t3cli.store.barrier import ensure_projected
     from t3cli.store.queries import THREAD_STATUSES
 
     env = current_env()
+    quiet_output.check(json, quiet)
     if status is not None and status not in THREAD_STATUSES:
         raise UsageError(f"unknown status {status!r}", hint=f"one of: {', '.join(THREAD_STATUSES)}")
     conn = env.connect()
     project_id = None
     if project is not None:
-        found = queries.find_project(conn, project)
-        if found is None:
-            found = queries.find_project(conn, str(Path(project).expanduser().resolve()))
-        if found is None:
-            raise NotFound(f"no project {project!r}", hint="`t3 projects` lists projects")
-        project_id = found.project_id
+        project_id = resolve_project(conn, project).project_id
     ensure_projected(conn)
     rows = queries.list_threads(
         conn, include_archived=all_, project_id=project_id, status=status, limit=limit + 1,
@@ -154,6 +165,8 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     rows = rows[:limit]
     if json:
         env.print_json([thread_json(row) for row in rows])
+    elif quiet:
+        quiet_output.print_ids(env, [row.thread_id for row in rows])
     else:
         render.threads(env, rows)
     if more:
@@ -177,10 +190,13 @@ def show(thread: ThreadArg, json: JsonOption = False) -> None:
     messages = queries.thread_messages(conn, ref.thread_id)
     turns = queries.thread_turns(conn, ref.thread_id)
     items = queries.queue_items(conn, ref.thread_id)
+    from t3cli.store.turn_warnings import turn_warnings
+
+    warnings = turn_warnings(conn, ref.thread_id)
     if json:
-        env.print_json(show_json(row, messages, turns, items))
+        env.print_json(show_json(row, messages, turns, items, warnings=warnings))
     else:
-        render.show(env, row, messages, turns, items)
+        render.show(env, row, messages, turns, items, warnings=warnings)
 
 
 def _thread_write(

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from t3cli.cli.app import current_env
+from t3cli.cli.completion import DIRECTORY, THREAD
 from t3cli.cli.params import CommandIdOption, JsonOption, MessageArg, ThreadArg
-from t3cli.errors import ExitCode
+from t3cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from t3cli.store.queries import ThreadRef
@@ -65,21 +66,46 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     return int(ExitCode.OK)
 
 
-def retry(
-    thread: ThreadArg,
+def retry(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+    thread: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[THREAD]", click_type=THREAD,
+            help="Id, unique id prefix, exact title, or @last (not with --all).",
+        ),
+    ] = None,
     item: Annotated[
         str | None,
         typer.Argument(metavar="[ITEM]", help="Position or id prefix (default: the failed head)."),
     ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Retry every blocked thread (or --project's).")
+    ] = False,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", metavar="PROJECT", click_type=DIRECTORY,
+            help="With --all: only this project's threads (path, id or title).",
+        ),
+    ] = None,
     command_id: CommandIdOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Retry a failed queued turn (default: the failed item blocking the thread's queue)."""
+    """Retry a failed queued turn (default: the failed item blocking the thread's queue), or with
+    --all the failed head of every blocked thread."""
     from t3cli.cli.refs import resolve_item_id
     from t3cli.cli.writes import dispatch_on_thread, item_of, report
     from t3cli.contracts.commands import QueuedTurnRetry
 
     env = current_env()
+    if all_ or project is not None:
+        _retry_all(thread, item, all_, project, command_id, json)
+        return
+    if thread is None:
+        raise UsageError(
+            "give a THREAD, or --all for every blocked thread",
+            hint="`t3 threads --status blocked` lists the blocked threads",
+        )
 
     def make(cid: str, ref: "ThreadRef") -> QueuedTurnRetry:
         # Without ITEM the decider picks the failed head under the write lock; its "nothing to
@@ -93,6 +119,49 @@ def retry(
         env, json, ref.thread_id, cid, result.sequence, line=f"requeued {queue_item_id}",
         queue_item_id=queue_item_id,
     )  # fmt: skip
+
+
+def _retry_all(  # noqa: PLR0917 - the options of `t3 retry`, checked together
+    thread: str | None,
+    item: str | None,
+    all_: bool,
+    project: str | None,
+    command_id: str | None,
+    json: bool,
+) -> None:
+    """`t3 retry --all [--project P]`: one retry per blocked thread (see `t3cli.cli.bulk`)."""
+    from t3cli.cli import bulk
+    from t3cli.cli.refs import resolve_project
+    from t3cli.contracts.commands import QueuedTurnRetry
+    from t3cli.store import queries
+    from t3cli.store.queries import ThreadRef
+
+    if not all_:
+        raise UsageError("--project goes with --all", hint="`t3 retry --all --project P`")
+    if thread is not None or item is not None:
+        raise UsageError(
+            "--all retries every blocked thread: give no THREAD or ITEM with it",
+            hint="`t3 retry THREAD [ITEM]` retries one",
+        )
+    env = current_env()
+    conn = env.connect()
+    project_id = resolve_project(conn, project).project_id if project is not None else None
+
+    def retry_command(cid: str, thread_id: str) -> QueuedTurnRetry:
+        # No item: the decider retries the failed head it finds under the write lock.
+        return QueuedTurnRetry(command_id=cid, thread_id=thread_id)
+
+    action: bulk.BulkAction[ThreadRef] = bulk.BulkAction(
+        kind="retry-all",
+        make=lambda cid, ref: retry_command(cid, ref.thread_id),
+        thread_of=lambda ref: ref.thread_id,
+        remake=retry_command,
+    )
+    result = bulk.run(env, action, command_id, lambda: queries.blocked_threads(conn, project_id))
+    if not result.items and not json:
+        scope = f" in project {project}" if project is not None else ""
+        env.stderr.write(f"note: no blocked thread{scope}; nothing to retry\n")
+    bulk.report(env, json, result, verb="requeued", thread_id=None)
 
 
 def interrupt(

@@ -230,6 +230,9 @@ class TurnCompletedCmd(CommandBase):
     cost_usd: float | None = None
     duration_ms: int | None = None
     queue_failure_reason: str | None = None  # overrides the reason given to a linked queued item
+    reported_usage: dict[str, int] | None = None  # see events.TurnCompleted
+    session_usage: dict[str, int] | None = None
+    provider_session_id: str | None = None
     type: Literal["thread.turn.completed"] = "thread.turn.completed"
 
 

@@ -142,6 +142,12 @@ class TurnCompleted(ThreadEvent):
     cached_input_tokens: int | None = None
     cost_usd: float | None = None
     duration_ms: int | None = None
+    # Token usage as the provider reported it, before normalisation (audit), and, for providers
+    # whose usage is a running total of their session (codex), that total after this turn and the
+    # session it belongs to: the next turn's share is computed from it, also after a restart.
+    reported_usage: dict[str, int] | None = None
+    session_usage: dict[str, int] | None = None
+    provider_session_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -61,10 +61,18 @@ class Activity:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token usage of (part of) the turn, in t3's one meaning: `input_tokens` counts every input
+    token the model processed, cache reads included; `cached_input_tokens` says how many of those
+    were cache reads. `reported` keeps the provider's own figures exactly as it reported them;
+    `session_total` is the provider session's running total after this report, for providers
+    that report cumulative usage (codex), so the next turn's share can be computed from it."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_input_tokens: int | None = None
     cost_usd: float | None = None
+    reported: dict[str, int] | None = None
+    session_total: dict[str, int] | None = None
     type: Literal["usage"] = "usage"
 
 

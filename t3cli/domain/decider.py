@@ -482,6 +482,9 @@ def _turn_completed(cmd: c.TurnCompletedCmd, state: DecisionState, _: Limits) ->
                 cached_input_tokens=cmd.cached_input_tokens,
                 cost_usd=cmd.cost_usd,
                 duration_ms=cmd.duration_ms,
+                reported_usage=cmd.reported_usage,
+                session_usage=cmd.session_usage,
+                provider_session_id=cmd.provider_session_id,
             )
         )
     ]

@@ -32,7 +32,7 @@ class AgentCliProvider(ProviderBase):
     def _argv(self, request: TurnRequest) -> list[str]: ...
 
     @abstractmethod
-    def _parser(self) -> StreamParser: ...
+    def _parser(self, request: TurnRequest) -> StreamParser: ...
 
     def _open_turn(self, request: TurnRequest) -> TurnRun:
         return SubprocessTurn(
@@ -40,7 +40,7 @@ class AgentCliProvider(ProviderBase):
             cwd=request.cwd,
             env_extra=self._cli_options.env,
             stdin_data=None,
-            parser=self._parser(),
+            parser=self._parser(request),
             label=self.kind,
             binary_key=self._binary_key,
             interrupt_grace_s=self._cli_options.interrupt_grace_s,

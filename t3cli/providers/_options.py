@@ -97,6 +97,9 @@ class CommandOptions(CommonOptions):
     text_match: dict[str, str | int | bool] = Field(default_factory=dict)
     session_id_path: str | None = Field(default=None, min_length=1)
     resume_args: list[str] = Field(default_factory=list)
+    # How to ask the executable its version (`t3 providers`, `t3 doctor`), e.g. ["--version"];
+    # absent: never run it just for that (a script's `--version` may run a whole agent turn).
+    version_args: list[str] | None = None
 
     @field_validator("argv")
     @classmethod

@@ -17,6 +17,7 @@ class ProviderBase(ABC):
     """A configured provider instance; cheap to create, holds no process."""
 
     kind: str
+    cumulative_usage = False
 
     def __init__(self, name: str, options: CommonOptions) -> None:
         self.name = name

@@ -8,6 +8,7 @@ pure: it never does I/O, so it is tested with plain strings, and the subprocess 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -114,7 +115,7 @@ def parse_json_object(line: str) -> dict[str, Any] | None:
 
 def generic_failure(exit: ProcessExit, agent: str) -> TurnCompleted:
     """The outcome when the stream gave no verdict of its own: from the exit status and stderr."""
-    tail = last_line(exit.stderr_tail)
+    tail = reason_line(exit.stderr_tail)
     if exit.returncode < 0:
         error = f"{agent} exited with signal {-exit.returncode}"
     elif exit.returncode != 0:
@@ -133,6 +134,29 @@ def last_line(text: str, limit: int = 500) -> str:
         if line:
             return line if len(line) <= limit else line[: limit - 1] + "…"
     return ""
+
+
+# Lines of an agent's stderr that never say why it failed: warnings it prints on every run (codex
+# under a temporary CODEX_HOME: "WARNING: proceeding, even though ..."), a Rust backtrace
+# ("Stack backtrace:", "  11: <unknown>", "at src/main.rs:4"), and its log lines below ERROR.
+_NOISE = re.compile(
+    r"^(WARNING:|warning:|Stack backtrace:|\d+: |at \S|Reading (additional input|prompt) from"
+    r" stdin|\d{4}-\d\d-\d\dT\S+\s+(WARN|INFO|DEBUG|TRACE)\b)"
+)
+_ERROR_LINE = re.compile(r"^(Error|error)(\[\w+\])?: ")
+
+
+def reason_line(stderr: str, limit: int = 500) -> str:
+    """The line of an agent's stderr that says why it failed, shortened to `limit` characters.
+
+    The last `Error: ...` line when there is one (what a Rust CLI prints on failure); else the last
+    line that is not noise (warnings, backtrace frames, progress notes); else "".
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not _NOISE.match(line)]
+    errors = [line for line in meaningful if _ERROR_LINE.match(line)]
+    chosen = errors[-1] if errors else meaningful[-1] if meaningful else ""
+    return chosen if len(chosen) <= limit else chosen[: limit - 1] + "…"
 
 
 def shorten(text: str, limit: int = 200) -> str:

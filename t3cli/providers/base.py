@@ -24,7 +24,7 @@ This module is imported on the CLI hot path: it must not import asyncio, pydanti
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -66,6 +66,10 @@ class TurnRequest:
     message: str
     resume_session_id: str | None  # provider session id from an earlier turn of this thread
     model: str | None = None  # per-thread model override, else the provider config's model
+    # For providers whose usage is a running total of the session (`Provider.cumulative_usage`):
+    # the total that session reported after its previous turn, as recorded in the log; None when
+    # unknown (then the turn's whole reported figure counts as its own).
+    session_usage: Mapping[str, int] | None = None
 
 
 class TurnRun(Protocol):
@@ -97,6 +101,9 @@ class Provider(Protocol):
     kind: str  # "echo" | "codex" | "claude" | "command"
     start_timeout_s: float | None
     turn_timeout_s: float | None
+    # True when the agent reports usage as a running total of its session (codex): the reactor
+    # then passes the previous total in `TurnRequest.session_usage`.
+    cumulative_usage: bool
 
     def start_turn(self, request: TurnRequest) -> TurnRun: ...
 

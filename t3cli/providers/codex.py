@@ -1,7 +1,8 @@
 """The `codex` provider: one `codex exec --json` process per turn (PROTOCOLS.md, "Codex CLI").
 
-    codex exec --json --cd DIR [--model M] [--sandbox S] [--skip-git-repo-check] [extra_args] PROMPT
-    codex exec --json --cd DIR [same global flags...] resume SESSION_ID PROMPT
+    codex exec --json --cd DIR [--model M] [--sandbox S] [--skip-git-repo-check] [extra_args]
+               -- PROMPT
+    codex exec --json --cd DIR [same global flags...] resume SESSION_ID -- PROMPT
 
 Global flags always come before `resume` (older releases ignore them after it). stdin is /dev/null
 (codex blocks forever on an open, non-TTY stdin). The session id is read from `thread.started`.
@@ -11,12 +12,20 @@ items (`item.started|updated|completed`): agent_message → TextCompleted, reaso
 reasoning, command_execution → command (command, exit code, output tail), file_change, mcp_tool_call
 → tool_call, web_search, todo_list → plan, error item → warning; `turn.completed` → Usage and
 success; `turn.failed` → failure with its message. A top-level `error` line is only a warning (it
-can precede a successful turn); its message is used if the process then fails without `turn.failed`.
-Unknown event and item types are counted and skipped.
+can precede a successful turn, and codex prints one per retry: "Reconnecting... 1/5"); its message
+is used if the process then fails without `turn.failed`. Unknown event and item types are counted
+and skipped.
+
+`turn.completed.usage` is the running total of the codex session across resumed processes; the
+turn's own usage is the difference from the previous turn's total (`_usage.codex_turn_usage`).
+Failures codex reports only on stderr are read from its `Error:` line, not from warnings or a
+backtrace (`_stream.reason_line`); a session held by another codex process and a project outside
+a git repository get errors that say what to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from t3cli.contracts.runtime import (
@@ -27,7 +36,6 @@ from t3cli.contracts.runtime import (
     TextCompleted,
     TurnCompleted,
     TurnStarted,
-    Usage,
 )
 from t3cli.providers._agent_cli import AgentCliProvider
 from t3cli.providers._options import CodexOptions
@@ -39,6 +47,7 @@ from t3cli.providers._stream import (
     shorten,
     tail,
 )
+from t3cli.providers._usage import codex_turn_usage, reported_counts
 from t3cli.providers.base import TurnRequest
 
 
@@ -54,14 +63,14 @@ def build_codex_argv(options: CodexOptions, request: TurnRequest, model: str | N
     argv += options.extra_args
     if request.resume_session_id:
         argv += ["resume", request.resume_session_id]
-    if request.message.startswith("-"):
-        argv.append("--")  # a message like "--help me" must not be parsed as a flag
-    argv.append(request.message)
+    # `--` always ends the options: a message like "--help me" must not be parsed as a flag.
+    argv += ["--", request.message]
     return argv
 
 
 class CodexProvider(AgentCliProvider):
     kind = "codex"
+    cumulative_usage = True  # turn.completed.usage is the session's running total
 
     def __init__(self, name: str, options: CodexOptions) -> None:
         super().__init__(name, options)
@@ -70,18 +79,33 @@ class CodexProvider(AgentCliProvider):
     def _argv(self, request: TurnRequest) -> list[str]:
         return build_codex_argv(self._options, request, self._model_for(request))
 
-    def _parser(self) -> CodexStream:
-        return CodexStream()
+    def _parser(self, request: TurnRequest) -> CodexStream:
+        return CodexStream(request.session_usage, request.resume_session_id, provider=self.name)
 
 
 class CodexStream:
-    """Parser for `codex exec --json` output (a `StreamParser`)."""
+    """Parser for `codex exec --json` output (a `StreamParser`).
 
-    def __init__(self) -> None:
+    `session_usage` is the running usage total the resumed session reported after its previous
+    turn (None when unknown): `turn.completed.usage` is cumulative, the turn's share is the
+    difference (see `_usage.codex_turn_usage`).
+    """
+
+    def __init__(
+        self,
+        session_usage: Mapping[str, int] | None = None,
+        resumed: str | None = None,
+        *,
+        provider: str = "codex",
+    ) -> None:
         self.skipped = 0
         self._lines = LineSplitter()
         self._outcome: TurnCompleted | None = None
         self._last_error: str | None = None
+        self._session_usage = session_usage
+        self._resumed = resumed
+        self._provider = provider
+        self._held_warning: str | None = None
 
     def feed_chunk(self, chunk: bytes) -> list[RuntimeEvent]:
         events: list[RuntimeEvent] = []
@@ -94,7 +118,15 @@ class CodexStream:
         for line in self._lines.flush():
             events += self._line(line)
         self.skipped += self._lines.oversized
-        return events
+        return events + self._release_warning()
+
+    def _release_warning(self, failure: str | None = None) -> list[RuntimeEvent]:
+        """The held top-level `error` line as a warning, unless it only announced `failure`
+        (codex prints the reason of a failed turn twice: as `error`, then in `turn.failed`)."""
+        held, self._held_warning = self._held_warning, None
+        if held is None or held == failure:
+            return []
+        return [Activity("warning", f"codex: {shorten(held)}", detail={"message": held})]
 
     def succeeded(self) -> bool:
         return self._outcome is not None and self._outcome.status == "completed"
@@ -106,6 +138,9 @@ class CodexStream:
             return generic_failure(exit, "codex: agent")
         if self._outcome is not None:
             return self._outcome
+        known = _known_failure(exit.stderr_tail, self._resumed, self._provider)
+        if known is not None and exit.returncode != 0:
+            return TurnCompleted("failed", error=known)
         failure = generic_failure(exit, "codex: agent")
         if self._last_error and exit.returncode != 0:
             return TurnCompleted("failed", error=f"{failure.error} ({self._last_error})")
@@ -119,6 +154,10 @@ class CodexStream:
         if event is None or not isinstance(kind, str):
             self.skipped += 1
             return []
+        failure = _message(event.get("error")) if kind == "turn.failed" else None
+        return self._release_warning(failure or None) + self._event(kind, event)
+
+    def _event(self, kind: str, event: dict[str, Any]) -> list[RuntimeEvent]:
         if kind == "thread.started" and isinstance(event.get("thread_id"), str):
             return [SessionStarted(event["thread_id"])]
         if kind == "turn.started":
@@ -133,15 +172,17 @@ class CodexStream:
             return []
         if kind == "turn.completed":
             self._outcome = TurnCompleted("completed")
-            return [_usage(event.get("usage"))]
+            total = reported_counts(event.get("usage"))
+            return [codex_turn_usage(total, self._session_usage)] if total else []
         if kind == "turn.failed":
             message = _message(event.get("error")) or "turn failed"
             self._outcome = TurnCompleted("failed", error=f"codex: {message}")
             return []
         if kind == "error":
-            message = _message(event) or "error"
-            self._last_error = message
-            return [Activity("warning", f"codex: {shorten(message)}", detail={"message": message})]
+            # A retry ("Reconnecting... 1/5"), or the reason of a `turn.failed` that follows:
+            # held until the next line says which.
+            self._last_error = self._held_warning = _message(event) or "error"
+            return []
         self.skipped += 1
         return []
 
@@ -205,14 +246,18 @@ def _message(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _usage(usage: object) -> Usage:
-    fields = usage if isinstance(usage, dict) else {}
-    return Usage(
-        input_tokens=_int(fields.get("input_tokens")),
-        output_tokens=_int(fields.get("output_tokens")),
-        cached_input_tokens=_int(fields.get("cached_input_tokens")),
-    )
+def _known_failure(stderr: str, resumed: str | None, provider: str) -> str | None:
+    """A clearer error for failures codex reports only on stderr, else None."""
+    session = f" {resumed}" if resumed else ""
+    if "already has an active writer" in stderr:
+        # Since 0.147 codex refuses to resume a thread another codex process holds open.
+        return (
+            f"codex: the agent session{session} is open in another codex process (close it, "
+            "then `t3 retry`)"
+        )
+    if "skip-git-repo-check was not specified" in stderr:
+        return (
+            "codex: the project is not inside a git repository, and codex refuses to run there "
+            f"(set providers.{provider}.skip_git_repo_check = true in config.toml, or `git init`)"
+        )
+    return None

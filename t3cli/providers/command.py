@@ -107,6 +107,7 @@ class CommandProvider(ProviderBase):
             binary=self._options.argv[0],
             binary_key=f"providers.{self.name}.argv",
             env_extra=self._options.env,
+            version_args=self._options.version_args,
         )
 
 

@@ -31,6 +31,7 @@ from t3cli.store import reactor_queries as rq
 
 if TYPE_CHECKING:
     from t3cli.cli.env import Env
+    from t3cli.contracts.events import EventRecord
 
 
 class _Stream(NullObserver):
@@ -53,6 +54,20 @@ class _Stream(NullObserver):
 
     def on_notice(self, message: str) -> None:
         self._err.write(f"note: {message}\n")  # stdout carries the reply
+
+    def on_event(self, record: EventRecord) -> None:
+        # The target turn's warnings (an agent retrying a failed API call, ...) as they happen.
+        p = record.payload
+        if (
+            record.type == "thread.activity-appended"
+            and p.get("kind") == "warning"
+            and p.get("turn_id") == self.turn_id
+            and not self._quiet
+        ):
+            from t3cli.cli.safe_text import printable
+
+            self._err.write(f"warning: {printable(str(p.get('summary')), single_line=True)}\n")
+            self._err.flush()
 
     def on_turn_launched(self, thread_id: str, turn_id: str, queue_item_id: str | None) -> None:
         if self._target.matches(turn_id, queue_item_id):

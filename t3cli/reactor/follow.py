@@ -1,6 +1,11 @@
-"""Following a turn through the log, for `t3 send` when another reactor drives the thread.
+"""Following a thread through the log: a turn, for `t3 send` when another reactor drives the
+thread; the whole thread, for `t3 watch` (through `ThreadTail`).
 
-The follower never runs anything: it reads the thread's events from the turn's request onwards
+`ThreadTail` is the shared part: a cursor over one thread's events, read with an indexed range
+read of its stream, and whether a live reactor drives the thread. It reads only the log and the
+leases, so it works whichever process drives the thread.
+
+The turn follower never runs anything: it reads the thread's events from the turn's request onwards
 (an indexed range read of the thread's stream every poll interval), prints the assistant text the
 driving reactor persists (coalesced chunks, so it arrives in bursts of up to ~250 ms), and returns
 the turn's outcome from its `thread.turn-completed` event.
@@ -34,6 +39,28 @@ ORPHANED: Final = "orphaned"
 _INTERRUPT_WAIT_S = 30.0
 
 
+class ThreadTail:
+    """A cursor over one thread's events in the log.
+
+    `read` returns the events appended after the cursor, in sequence order, at most `limit` of
+    them, and moves the cursor past them: every event is returned exactly once. It reads what
+    is committed, so it runs inside a caller's read transaction as well as on its own."""
+
+    def __init__(self, thread_id: str, cursor: int = 0) -> None:
+        self.thread_id = thread_id
+        self.cursor = cursor
+
+    def read(self, conn: sqlite3.Connection, limit: int = 500) -> list[EventRecord]:
+        events = eventlog.read_after(conn, self.cursor, limit, stream_id=self.thread_id)
+        if events:
+            self.cursor = events[-1].sequence
+        return events
+
+    def driven(self, conn: sqlite3.Connection) -> bool:
+        """Whether a live reactor (`t3 run`, `t3 send`, on any process) holds the thread."""
+        return leases.live_holder(conn, self.thread_id) is not None
+
+
 @dataclass(slots=True)
 class Target:
     thread_id: str
@@ -58,7 +85,7 @@ class _Follower:
         self.target = target
         self.emit = emit
         self.turn_id = target.turn_id
-        self.cursor = 0
+        self.tail = ThreadTail(target.thread_id)
         self.reply: list[str] = []
 
     def locate(self, conn: sqlite3.Connection) -> TurnResult | None:
@@ -66,25 +93,21 @@ class _Follower:
         target = self.target
         if target.turn_id is not None:
             turn = rq.turn(conn, target.turn_id)
-            self.cursor = turn.requested_sequence - 1 if turn else 0
+            self.tail.cursor = turn.requested_sequence - 1 if turn else 0
             return None
         assert target.queue_item_id is not None
         item = rq.queue_item(conn, target.queue_item_id)
         if item is not None:
-            self.cursor = item[1] - 1
+            self.tail.cursor = item[1] - 1
             return None
         turn = rq.latest_turn_of_item(conn, target.queue_item_id)
         if turn is None:
             return _cancelled(target)
         self.turn_id = turn.turn_id
-        self.cursor = turn.requested_sequence - 1
+        self.tail.cursor = turn.requested_sequence - 1
         return None
 
-    def read(self, conn: sqlite3.Connection) -> list[EventRecord]:
-        return eventlog.read_after(conn, self.cursor, 500, stream_id=self.target.thread_id)
-
     def apply(self, event: EventRecord) -> TurnResult | None:
-        self.cursor = event.sequence
         p = event.payload
         qid = self.target.queue_item_id
         if (
@@ -123,7 +146,7 @@ class _Follower:
 
     def orphaned(self, conn: sqlite3.Connection) -> bool:
         """Nobody holds the lease and the turn (or item) is not finished."""
-        if leases.live_holder(conn, self.target.thread_id) is not None:
+        if self.tail.driven(conn):
             return False
         if self.turn_id is not None:
             turn = rq.turn(conn, self.turn_id)
@@ -152,7 +175,7 @@ async def follow(
         next_lease_check = time.monotonic() + lease_check_s
         interrupted_at: float | None = None
         while True:
-            for event in await worker.call(follower.read):
+            for event in await worker.call(follower.tail.read):
                 result = follower.apply(event)
                 if result is not None:
                     return result

@@ -58,8 +58,16 @@ class UsageTotals:
     output_tokens: int | None = None
     cached_input_tokens: int | None = None
     cost_usd: float | None = None
+    reported: dict[str, int] | None = None  # the provider's own figures (the last report)
+    session_total: dict[str, int] | None = None  # cumulative providers: the session's total
 
     def add(self, usage: Usage) -> None:
+        if usage.reported is not None:
+            self.reported = dict(usage.reported)
+        if usage.session_total is not None:
+            self.session_total = dict(usage.session_total)
+
+
         def plus(a: float | None, b: float | None) -> float | None:
             return b if a is None else a if b is None else a + b
 
@@ -82,6 +90,7 @@ class TurnIngestor:
         *,
         clock: Callable[[], float] = time.monotonic,
         recorded_session_id: str | None = None,
+        session_usage: dict[str, int] | None = None,
     ) -> None:
         self.thread_id = thread_id
         self.turn_id = turn_id
@@ -95,6 +104,10 @@ class TurnIngestor:
         # The provider session id the thread's session already records (the reactor records the
         # session `running` before launch): a `SessionStarted` with this id changes nothing.
         self._recorded_session_id = recorded_session_id
+        # For cumulative-usage providers: the session's total before this turn. Carried into the
+        # turn's end when the turn reports none, so the next turn still finds it in the log.
+        self._session_usage = session_usage
+        self._usage_session_id = recorded_session_id  # the session `session_usage` belongs to
 
     # --- text -------------------------------------------------------------------------------
 
@@ -216,6 +229,15 @@ class TurnIngestor:
             self.usage.add(event)
         return [], ""  # TurnStarted carries nothing the log does not already have
 
+    def _session_total(self) -> dict[str, int] | None:
+        """The provider session's running usage total after this turn: reported by the turn, or
+        carried over from before it when the turn reported none in that same session."""
+        if self.usage.session_total is not None:
+            return self.usage.session_total
+        if self.provider_session_id in (None, self._usage_session_id):
+            return self._session_usage
+        return None
+
     def finish(
         self,
         completed: TurnCompleted,
@@ -223,14 +245,17 @@ class TurnIngestor:
         duration_ms: int,
         session_status: c.SessionStatus,
     ) -> list[c.Command]:
-        """The closing commands, in order: the rest of every item's text (marked complete), the
-        turn's completion (which resolves or fails its queued item in the same transaction), and
-        the session's new status."""
+        """The closing commands, in order: the rest of every item's text, the turn's completion
+        (which resolves or fails its queued item in the same transaction), and the session's new
+        status. An item the provider never completed is marked complete only when the turn
+        completed: the partial text of an interrupted, failed or timed-out turn stays
+        `complete: false`."""
         out: list[c.Command] = []
+        ended_well = completed.status == "completed"
         for item_id in self._order:
             item = self._items[item_id]
             if not item.complete:
-                out += self._flush(item_id, item, complete=True)
+                out += self._flush(item_id, item, complete=ended_well)
         out.append(
             c.TurnCompletedCmd(
                 command_id=derived_id("turn.completed", self.turn_id),
@@ -244,6 +269,9 @@ class TurnIngestor:
                 cached_input_tokens=self.usage.cached_input_tokens,
                 cost_usd=self.usage.cost_usd,
                 duration_ms=duration_ms,
+                reported_usage=self.usage.reported,
+                session_usage=self._session_total(),
+                provider_session_id=self.provider_session_id or self._recorded_session_id,
             )
         )
         out.append(

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from t3cli.contracts.events import EventRecord
-from t3cli.reactor.observer import TurnResult
+from t3cli.reactor.observer import TurnResult, describe
 from t3cli.store.reactor_queries import ThreadSnapshot
 
 REPLY_CHARS = 4000  # the tail of a reply the panel can show
@@ -199,6 +199,8 @@ class LiveState:
                 self.notice = f"{row.thread_id[:8]} queued turn failed: {p.get('reason')}"
         elif kind == "thread.queued-turn-requeued" and row.status == "blocked":
             self._set_status(row, "queued")
+        elif kind == "thread.activity-appended" and p.get("kind") == "warning":
+            self.notice = f"{row.thread_id[:8]} {describe(record)}"  # an agent retrying, ...
         elif kind == "thread.archived":
             self._set_status(row, "archived")
         elif kind == "thread.unarchived":

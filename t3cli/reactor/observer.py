@@ -73,8 +73,8 @@ class NullObserver:
 
 
 def describe(record: EventRecord) -> str | None:
-    """A one-line description of a state change, or None for events that are not one
-    (streamed text, activities, intermediate session updates)."""
+    """A one-line description of a state change or an agent's warning, or None for events that
+    are neither (streamed text, other activities, intermediate session updates)."""
     p = record.payload
     kind = record.type
     if kind == "thread.turn-queued":
@@ -97,6 +97,8 @@ def describe(record: EventRecord) -> str | None:
         return f"queued turn retried ({str(p['queue_item_id'])[:8]})"
     if kind == "thread.turn-interrupt-requested":
         return "interrupt requested"
+    if kind == "thread.activity-appended" and p.get("kind") == "warning":
+        return f"warning: {p.get('summary')}"  # agent retries and notices, as they happen
     if kind == "thread.session-set" and p.get("status") in ("stopped", "error"):
         return f"session {p.get('status')}" + (f": {p['error']}" if p.get("error") else "")
     return None

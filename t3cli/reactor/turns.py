@@ -212,8 +212,20 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
     )[0]
     if isinstance(started, CommandRejected) or started.duplicate:
         return None
+    session_usage = None
+    if provider.cumulative_usage and launch.provider_session_id:
+        from t3cli.store.usage import session_usage_total
+
+        resumed = launch.provider_session_id
+        session_usage = await s.reader.call(
+            lambda conn: session_usage_total(conn, h.thread_id, resumed)
+        )
     ingestor = TurnIngestor(
-        h.thread_id, h.turn_id, provider.name, recorded_session_id=launch.provider_session_id
+        h.thread_id,
+        h.turn_id,
+        provider.name,
+        recorded_session_id=launch.provider_session_id,
+        session_usage=session_usage,
     )
     await s.commit(
         [
@@ -233,6 +245,7 @@ async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
         message=launch.text,
         resume_session_id=launch.provider_session_id,
         model=launch.model,
+        session_usage=session_usage,
     )
     run = provider.start_turn(request)
     h.run = run

@@ -336,20 +336,30 @@ def get_thread(conn: sqlite3.Connection, thread_id: str) -> ThreadRow | None:
     return _thread_row(row) if row else None
 
 
-def thread_messages(conn: sqlite3.Connection, thread_id: str) -> list[MessageRow]:
-    """The transcript as the agent saw it: a queued message sits where its turn was sent (not
-    where it was queued), so replies follow their instructions; messages still waiting in the
-    queue come last, in queue order. A streamed message sits where its first chunk arrived."""
-    rows = conn.execute(
+def thread_messages(
+    conn: sqlite3.Connection, thread_id: str, *, last: int | None = None
+) -> list[MessageRow]:
+    """The transcript as the agent saw it: the messages sent to the agent and its replies, a
+    queued message where its turn was sent (not where it was queued), so replies follow their
+    instructions. A message still waiting in the queue, or cancelled before it was sent, is not
+    in the transcript: it belongs to the queue (`queue_items`). A streamed message sits where
+    its first chunk arrived. With `last`, only the last `last` messages (still in order)."""
+    order = "coalesce(t.requested_sequence, m.sequence) {0}, m.sequence {0}"
+    sql = (
         "SELECT m.message_id, m.role, m.text, m.turn_id, m.queue_item_id, m.complete,"
         " m.created_at, m.sequence FROM messages m"
         " LEFT JOIN turns t ON t.turn_id = m.turn_id AND m.role = 'user'"
-        " LEFT JOIN queued_turns q ON q.queue_item_id = m.queue_item_id AND m.turn_id IS NULL"
-        " WHERE m.thread_id = ?"
-        " ORDER BY q.position IS NOT NULL, coalesce(t.requested_sequence, m.sequence),"
-        " q.position, m.sequence",
-        (thread_id,),
-    ).fetchall()
+        # A user message with a queue item but no turn was never sent.
+        " WHERE m.thread_id = ? AND NOT (m.role = 'user' AND m.turn_id IS NULL"
+        " AND m.queue_item_id IS NOT NULL)"
+    )
+    if last is None:
+        rows = conn.execute(f"{sql} ORDER BY {order.format('')}", (thread_id,)).fetchall()
+    else:
+        rows = conn.execute(
+            f"{sql} ORDER BY {order.format('DESC')} LIMIT ?", (thread_id, max(0, last))
+        ).fetchall()
+        rows.reverse()
     return [MessageRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows]
 
 
@@ -365,6 +375,23 @@ def thread_turns(conn: sqlite3.Connection, thread_id: str) -> list[TurnRow]:
 
 
 # --- the queue ---------------------------------------------------------------------------------
+
+
+def blocked_threads(conn: sqlite3.Connection, project_id: str | None = None) -> list[ThreadRef]:
+    """Non-deleted, non-archived threads (of one project, if given) holding a failed queued
+    item, in the order they were created: what `t3 retry --all` retries. A scan of `threads`
+    (one row per thread), never of the queue or the log."""
+    sql = (
+        "SELECT thread_id, title, archived FROM threads"
+        " WHERE failed_count > 0 AND NOT deleted AND NOT archived"
+    )
+    params: tuple[object, ...] = ()
+    if project_id is not None:
+        sql += " AND project_id = ?"
+        params = (project_id,)
+    rows = conn.execute(f"{sql} ORDER BY created_sequence", params).fetchall()
+    return [ThreadRef(row[0], row[1], bool(row[2])) for row in rows]
+
 
 
 def queue_items(conn: sqlite3.Connection, thread_id: str | None = None) -> list[QueueRow]:

@@ -16,7 +16,8 @@ def test_new_queue_threads_show(t3, tmp_path):
     assert fields[:5] == [tid, "first task", "echo", "queued", "2"]
     assert "\x1b[" not in listing.stdout
     shown = json.loads(t3("show", "@last", "--json").stdout)
-    assert [m["text"] for m in shown["messages"]] == ["first task", "second task"]
+    assert shown["messages"] == []  # queued, not sent yet: they are in the queue only
+    assert [q["text"] for q in shown["queue"]] == ["first task", "second task"]
 
 
 def test_expected_failures_print_error_and_hint_without_traceback(t3, tmp_path):

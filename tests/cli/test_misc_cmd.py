@@ -111,18 +111,18 @@ def test_bash_completion_offers_queue_for_qu(t3_home):
         done = subprocess.run(
             ["bash", "--norc", "-c",
              f'source "{script}"; COMP_WORDS=({words_text}); COMP_CWORD={cword};'
-             ' _t3_completion t3; echo "${COMPREPLY[*]}"'],
+             ' _t3_complete t3; printf "%s\\n" "${COMPREPLY[@]}"'],
             capture_output=True, text=True, env=env, timeout=30, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        replies[words_text] = done.stdout.split()
+        replies[words_text] = [line.split()[0] for line in done.stdout.splitlines()]
     assert replies["t3 qu"] == ["queue"]
-    assert {"add", "list", "cancel", "move"} <= set(replies["t3 queue ''"])
+    assert {"add", "list", "cancel", "move", "clear"} <= set(replies["t3 queue ''"])
 
 
 def test_completion_request_through_the_entry_point(t3):
     out = t3(env={"_T3_COMPLETE": "bash_complete", "COMP_WORDS": "t3 thr", "COMP_CWORD": "1"})
     assert out.returncode == 0
-    assert out.stdout.split() == ["plain,threads"]
+    assert out.stdout == "plain\tthreads\tList threads, most recently active first.\n"
     bad = t3(env={"_T3_COMPLETE": "tcsh_complete"})
     assert bad.returncode == 2

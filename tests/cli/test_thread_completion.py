@@ -30,9 +30,11 @@ def complete(t3) -> Callable[..., list[str]]:
         assert out.returncode == 0, out.stderr
         if check_quiet:
             assert out.stderr == ""
+        lines = [line.split("\t") for line in out.stdout.splitlines()]
+        assert all(len(fields) == 3 for fields in lines), out.stdout
         if shell != "bash":
-            return out.stdout.splitlines()
-        return [line.split(",", 1)[1] for line in out.stdout.splitlines()]
+            return [field for fields in lines for field in fields]
+        return [fields[1] for fields in lines]
 
     return run
 
@@ -163,14 +165,19 @@ def test_bash_completes_thread_ids(thread, t3_home):
         done = subprocess.run(
             ["bash", "--norc", "-c",
              f'source "{script}"; COMP_WORDS=({words_text}); COMP_CWORD={cword};'
-             ' _t3_completion t3; printf "%s\\n" "${COMPREPLY[@]}"'],
+             ' _t3_complete t3; printf "%s\\n" "${COMPREPLY[@]}"'],
             capture_output=True, text=True, env=env, timeout=30, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""
-        return done.stdout.split()
+        return done.stdout.splitlines()
 
-    assert tab("t3 show ''", 2) == ["@last", newer[:8], older[:8]]
+    # Several candidates: listed with their titles; one: the bare id, ready to be inserted.
+    assert tab("t3 show ''", 2) == [
+        "@last     -- the most recently active thread",
+        f"{newer[:8]}  -- newer",
+        f"{older[:8]}  -- older",
+    ]
     assert tab(f"t3 show {older[:6]}", 2) == [older[:8]]
     assert tab("t3 show new", 2) == [newer[:8]]
 

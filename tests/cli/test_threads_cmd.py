@@ -58,7 +58,7 @@ def test_new_with_an_empty_message_creates_nothing(cli, conn):
 def test_new_reads_the_message_from_stdin(cli):
     out = cli("new", "-", "--json", input="from a pipe\n")
     assert out.code == 0
-    assert cli("show", out.json()["id"], "--json").json()["messages"][0]["text"] == "from a pipe"
+    assert cli("show", out.json()["id"], "--json").json()["queue"][0]["text"] == "from a pipe"
 
 
 def test_new_unknown_provider_exits_4_listing_the_configured_ones(cli, conn):
@@ -179,14 +179,18 @@ def test_show_json_shape(cli, thread):
     doc = cli("show", tid, "--json").json()
     assert set(doc) == {"thread", "messages", "turns", "queue"}
     assert {"id", "title", "provider", "status"} <= doc["thread"].keys()
-    assert [m["text"] for m in doc["messages"]] == ["first", "second"]
-    assert {"role", "text", "turn_id", "created_at"} <= doc["messages"][0].keys()
+    assert doc["messages"] == []  # queued messages are in the transcript once sent
     assert [(q["position"], q["text"]) for q in doc["queue"]] == [(1, "first"), (2, "second")]
     assert {"queue_item_id", "position", "status", "text", "failure_reason"} <= doc["queue"][
         0
     ].keys()
     sent = cli("send", thread("other"), "go", "--no-wait", "--json").json()
-    turns = cli("show", sent["thread_id"], "--json").json()["turns"]
+    other = cli("show", sent["thread_id"], "--json").json()
+    assert [m["text"] for m in other["messages"]] == ["go"]  # sent at once: in the transcript
+    assert set(other["messages"][0]) == {
+        "message_id", "role", "text", "turn_id", "queue_item_id", "complete", "created_at",
+    }  # fmt: skip
+    turns = other["turns"]
     assert turns[0]["turn_id"] == sent["turn_id"] and turns[0]["status"] == "requested"
     assert {"turn_id", "status", "queue_item_id", "usage", "error", "duration_ms"} <= turns[
         0
@@ -195,10 +199,12 @@ def test_show_json_shape(cli, thread):
 
 def test_show_plain_transcript(cli, thread):
     tid = thread("talk")
-    cli("queue", tid, "hello there")
+    cli("send", tid, "hello there", "--no-wait")
+    cli("queue", tid, "and then this")
     out = cli("show", tid)
     assert out.code == 0
     assert "user:\nhello there" in out.stdout and "queue:" in out.stdout
+    assert "and then this" in out.stdout.split("queue:")[1]
     assert "\x1b[" not in out.stdout
 
 

@@ -32,6 +32,7 @@ def request(
     thread_id: str = "th1",
     turn_id: str = "tu1",
     model: str | None = None,
+    session_usage: dict[str, int] | None = None,
 ) -> TurnRequest:
     return TurnRequest(
         thread_id=thread_id,
@@ -40,6 +41,7 @@ def request(
         message=message,
         resume_session_id=resume,
         model=model,
+        session_usage=session_usage,
     )
 
 

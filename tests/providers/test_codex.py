@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,21 @@ from .conftest import (
 
 def codex(record: Path | None = None, **options: Any) -> Provider:
     table: dict[str, Any] = {"binary": str(FAKES / "codex"), "skip_git_repo_check": True}
+    # The fake keeps its sessions' usage totals under CODEX_HOME, like codex its rollouts.
+    env = {"CODEX_HOME": str((record or Path(tempfile.mkdtemp()) / "r").parent / "codex-home")}
     if record is not None:
-        table["env"] = {"FAKE_RECORD": str(record)}
+        env["FAKE_RECORD"] = str(record)
+    table["env"] = env
     return make_provider("codex", {**table, **options})
 
 
 def test_transcript_maps_to_runtime_events(project: Path) -> None:
     events = run_turn(codex(), request(project, "run the tests"))
 
-    assert events[1] == TurnStarted()
+    assert events[2] == TurnStarted()  # after codex's "Model metadata ... not found" warning
     activities = of_type(events, Activity)
     assert [(a.kind, a.item_id, a.status) for a in activities] == [
+        ("warning", "item_m", "completed"),
         ("reasoning", "item_0", "completed"),
         ("command", "item_1", "in_progress"),
         ("command", "item_1", "completed"),
@@ -43,15 +48,20 @@ def test_transcript_maps_to_runtime_events(project: Path) -> None:
         ("warning", "item_7", "completed"),
         ("plan", "item_2", "completed"),
     ]
-    command = activities[2]
+    command = activities[3]
     assert command.detail["command"] == "bash -lc 'pytest -q'"
     assert command.detail["exit_code"] == 0
     assert command.detail["output_tail"] == "3 passed\n"
-    assert activities[4].summary == "update src/app.py"
-    assert activities[5].summary == "docs.search"
-    assert activities[8].summary == "plan: 2/2 done"
+    assert activities[5].summary == "update src/app.py"
+    assert activities[6].summary == "docs.search"
+    assert activities[9].summary == "plan: 2/2 done"
     assert of_type(events, TextCompleted) == [TextCompleted("item_5", "done: run the tests")]
-    assert of_type(events, Usage) == [Usage(24763, 122, 24448, None)]
+    [usage] = of_type(events, Usage)
+    assert (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens) == (
+        24763,
+        122,
+        24448,
+    )
     assert final(events).status == "completed"
 
 
@@ -61,7 +71,7 @@ def test_argv_has_the_configured_flags_and_the_project_dir(project: Path, record
     entry = read_records(record)[0]
     assert entry["argv"] == [
         "exec", "--json", "--cd", str(project), "--model", "gpt-5-codex",
-        "--sandbox", "workspace-write", "--skip-git-repo-check", "--oss", "hi",
+        "--sandbox", "workspace-write", "--skip-git-repo-check", "--oss", "--", "hi",
     ]  # fmt: skip
 
 
@@ -82,23 +92,70 @@ def test_second_turn_resumes_the_session_from_the_first(project: Path, record: P
     assert final(second).status == "completed"
     assert session_id(second) == sid
     argv = read_records(record)[1]["argv"]
-    assert argv[-3:] == ["resume", sid, "two"]
+    assert argv[-4:] == ["resume", sid, "--", "two"]
     assert argv.index("--model") < argv.index("resume")
     assert "resume" not in read_records(record)[0]["argv"]
 
 
-def test_outside_a_git_repo_without_the_skip_flag_fails_with_codexs_reason(project: Path) -> None:
+def test_outside_a_git_repo_without_the_skip_flag_says_what_to_set(project: Path) -> None:
     provider = codex(skip_git_repo_check=False)
     done = final(run_turn(provider, request(project)))
     assert done.status == "failed"
-    assert "--skip-git-repo-check was not specified" in (done.error or "")
+    assert done.error == (
+        "codex: the project is not inside a git repository, and codex refuses to run there"
+        " (set providers.codex.skip_git_repo_check = true in config.toml, or `git init`)"
+    )
 
 
-def test_error_line_before_turn_started_is_only_a_warning(project: Path) -> None:
-    events = run_turn(codex(), request(project, "FAKE:error_before_turn"))
+def test_reconnect_lines_after_turn_started_are_warnings(project: Path) -> None:
+    events = run_turn(codex(), request(project, "FAKE:reconnecting"))
     assert final(events).status == "completed"
-    assert of_type(events, Activity)[0].summary == "codex: Re-connecting... 1/5"
-    assert of_type(events, Activity)[0].kind == "warning"
+    warnings = [a.summary for a in of_type(events, Activity) if a.kind == "warning"]
+    assert warnings[1:3] == [
+        "codex: Reconnecting... 1/5 (stream disconnected before completion: error sending request)",
+        "codex: Reconnecting... 2/5 (stream disconnected before completion: error sending request)",
+    ]
+
+
+def test_usage_is_the_turns_share_of_the_cumulative_session_total(
+    project: Path, record: Path
+) -> None:
+    provider = codex(record)
+    first = run_turn(provider, request(project, "one"))
+    sid = session_id(first)
+    [one] = of_type(first, Usage)
+    assert one.session_total is not None and one.input_tokens == 24763
+    # codex reports 2 x 24763 after the second turn; the turn's own share is the difference.
+    second = run_turn(
+        provider,
+        request(project, "two", resume=sid, turn_id="tu2", session_usage=one.session_total),
+    )
+    [two] = of_type(second, Usage)
+    assert two.reported is not None and two.reported["input_tokens"] == 2 * 24763
+    assert (two.input_tokens, two.cached_input_tokens, two.output_tokens) == (24763, 24448, 122)
+    # A previous total t3 does not know counts the whole reported figure, once.
+    third = run_turn(provider, request(project, "three", resume=sid, turn_id="tu3"))
+    assert of_type(third, Usage)[0].input_tokens == 3 * 24763
+
+
+def test_a_lost_session_fails_with_codexs_error_line_not_the_backtrace(project: Path) -> None:
+    sid = "01a2175f-3da2-7ae0-83ad-000000000000"
+    done = final(run_turn(codex(), request(project, "FAKE:lost_session", resume=sid)))
+    assert done.status == "failed"
+    assert done.error == (
+        "codex: agent exited with code 1: Error: thread/resume: thread/resume failed: no rollout"
+        f" found for thread id {sid} (code -32600)"
+    )
+
+
+def test_a_session_open_in_another_codex_says_so(project: Path) -> None:
+    sid = "01a2175f-3da2-7ae0-83ad-111111111111"
+    done = final(run_turn(codex(), request(project, "FAKE:active_writer", resume=sid)))
+    assert done.status == "failed"
+    assert done.error == (
+        f"codex: the agent session {sid} is open in another codex process (close it, then "
+        "`t3 retry`)"
+    )
 
 
 def test_missing_project_directory_is_a_clean_failure(tmp_path: Path) -> None:
@@ -107,7 +164,7 @@ def test_missing_project_directory_is_a_clean_failure(tmp_path: Path) -> None:
     assert "project directory does not exist" in (done.error or "")
 
 
-def test_check_reports_the_version(tmp_path: Path) -> None:
+def test_check_reports_the_version_from_stdout_not_the_warning(tmp_path: Path) -> None:
     check = codex().check()
     assert check.found and check.version == "codex-cli 0.0.0-fake" and check.problem is None
     assert check.executable == str(FAKES / "codex")

@@ -160,7 +160,44 @@ def test_missing_executable_names_the_argv_key(project: Path, record: Path) -> N
 
 
 def test_check_reports_version_and_missing(record: Path) -> None:
-    assert smol(record).check().version == "llm, version 0.0-fake"
+    assert smol(record, version_args=["--version"]).check().version == "llm, version 0.0-fake"
     missing = smol(record, argv=["no-such-llm-binary"]).check()
     assert not missing.found
     assert "providers.smol.argv" in (missing.problem or "")
+
+
+def agent_script(tmp_path: Path) -> Path:
+    """An agent script that answers any invocation with a reply, noting each run in `ran`."""
+    script = tmp_path / "agent"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {tmp_path / "ran"}\n'
+        'echo "WARNING: loading the model, this can take a while" >&2\n'
+        'echo "agent 1.2.3 (fake)"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_check_never_runs_a_command_without_version_args(tmp_path: Path) -> None:
+    script = agent_script(tmp_path)
+    check = make_provider("smol", {"kind": "command", "argv": [str(script)]}).check()
+    assert check.found and check.executable == str(script)
+    assert check.version is None and check.problem is None
+    assert not (tmp_path / "ran").exists()
+
+
+def test_check_runs_version_args_and_reads_stdout_not_the_warning(tmp_path: Path) -> None:
+    script = agent_script(tmp_path)
+    table = {"kind": "command", "argv": [str(script), "-m", "x"], "version_args": ["-V"]}
+    check = make_provider("smol", table).check()
+    assert check.version == "agent 1.2.3 (fake)" and check.problem is None
+    assert (tmp_path / "ran").read_text() == "-V\n"
+
+
+def test_version_on_stderr_only_is_read_past_warnings(tmp_path: Path) -> None:
+    script = tmp_path / "agent"
+    script.write_text('#!/bin/sh\necho "WARNING: odd setup" >&2\necho "agent 9.9" >&2\n')
+    script.chmod(0o755)
+    table = {"kind": "command", "argv": [str(script)], "version_args": ["--version"]}
+    assert make_provider("smol", table).check().version == "agent 9.9"

@@ -29,6 +29,11 @@ binary = "{tmp_path / "missing" / "claude"}"
 [providers.smol]
 kind = "command"
 argv = ["{FAKES / "llm"}", "-m", "SmolLM2"]
+version_args = ["--version"]
+
+[providers.quiet]
+kind = "command"
+argv = ["{FAKES / "llm"}", "-m", "SmolLM2"]
 
 [providers.broken]
 kind = "command"
@@ -51,7 +56,7 @@ def test_json_lists_every_provider_with_what_to_fix(app: typer.Typer, tmp_path: 
     result = CliRunner().invoke(app, ["providers", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert list(rows) == ["echo", "codex", "claude", "smol", "broken"]
+    assert list(rows) == ["echo", "codex", "claude", "smol", "quiet", "broken"]
     assert set(rows["codex"]) == {"name", "kind", "executable", "found", "version", "problem"}
     assert rows["echo"]["found"] is True
     assert rows["codex"] == {
@@ -65,6 +70,8 @@ def test_json_lists_every_provider_with_what_to_fix(app: typer.Typer, tmp_path: 
     assert rows["claude"]["found"] is False
     assert "providers.claude.binary" in rows["claude"]["problem"]
     assert rows["smol"]["version"] == "llm, version 0.0-fake"
+    # Without version_args a command provider's executable is found but never run.
+    assert rows["quiet"]["found"] is True and rows["quiet"]["version"] is None
     assert rows["broken"]["found"] is False
     assert "providers.broken.argv" in rows["broken"]["problem"]
 
