@@ -4,19 +4,15 @@ words, stable order, sticky focus, text kept exactly, rows that fit the height, 
 from __future__ import annotations
 
 import io
-import itertools
-from typing import Any
 
 from rich.console import Console
 
-from t3cli.contracts.events import EventRecord
 from t3cli.reactor.keys import KeyDecoder
 from t3cli.reactor.live_frame import frame
 from t3cli.reactor.live_state import FOCUS_GRACE_S, LiveState, thread_status
 from t3cli.reactor.observer import TurnResult
 from t3cli.store.reactor_queries import QueueItemRow, ThreadSnapshot, TurnRow
-
-_SEQ = itertools.count(1)
+from tests.conftest import event_record as event
 
 
 class Clock:
@@ -25,15 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def event(thread_id: str, kind: str, **payload: Any) -> EventRecord:
-    return EventRecord(
-        sequence=next(_SEQ), event_id="e", stream_kind="thread", stream_id=thread_id,
-        stream_version=1, type=kind, payload={"thread_id": thread_id, **payload},
-        schema_version=1, command_id=None, causation_event_id=None, correlation_id=None,
-        actor="reactor", occurred_at="2026-01-01T00:00:00.000Z",
-    )  # fmt: skip
 
 
 def snapshot(
@@ -146,3 +133,19 @@ def test_keys_decode_arrows_letters_and_split_sequences() -> None:
     assert decoder.feed(b"A\x1bOB") == ["up", "down"]
     assert decoder.feed(b"\x1b[1;5Ar") == ["r"]  # an unknown sequence is skipped whole
     assert decoder.feed(b"\x03\x7f") == []  # control bytes are no keys
+
+
+def test_an_agent_warning_and_a_failure_are_noticed_once() -> None:
+    state = LiveState(clock=Clock())
+    state.event(event("a", "thread.activity-appended", kind="warning", summary="retrying (1/3)"))
+    assert state.notice == "a warning: retrying (1/3)"
+    state.event(event("a", "thread.turn-start-requested", turn_id="t", queue_item_id="q"))
+    state.event(event("a", "thread.turn-completed", turn_id="t", status="failed", error="boom"))
+    assert state.notice == "a turn failed: boom"
+    state.note("something else")
+    # The item's failure, in the same transaction as the turn's, is not a second notice.
+    state.event(event("a", "thread.queued-turn-send-failed", queue_item_id="q", turn_id="t",
+                      reason="boom"))  # fmt: skip
+    assert state.notice == "something else"
+    row = state.row("a")
+    assert row is not None and row.status == "blocked"
