@@ -3,7 +3,8 @@
 Each check yields `Finding`s; a check that itself fails (unreadable file, locked database) becomes
 a failing finding with its message — the doctor never crashes on the problems it looks for. The
 only writes it may cause are the normal catch-up of the asynchronous summary projection (part of
-the replay check); it never migrates, repairs or deletes anything.
+the replay check) and the corruption mark beside the database (`store.corruption`): set when the
+integrity check fails, removed when it passes. It never migrates, repairs or deletes data.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
-from t3cli.errors import T3Error
+from t3cli.errors import DatabaseCorrupt, T3Error
 from t3cli.paths import Paths
+from t3cli.store import corruption
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -73,15 +76,27 @@ def _mode_finding(path: os.PathLike[str] | str, expected: int, what: str) -> Fin
 
 
 def _config(paths: Paths) -> Iterator[Finding]:
-    from t3cli.config import load_config
+    """Every configuration problem as a failure (the file, `T3_*` variables, each provider
+    table, each with its own fix), unknown keys as warnings."""
+    from t3cli.config import check_config
+    from t3cli.providers.registry import table_problems
 
-    try:
-        load_config(paths.config_file)
-    except T3Error as exc:
-        yield Finding("config", "config file", "fail", exc.message, exc.hint)
+    config, problems = check_config(paths.config_file)
+    for problem in problems:
+        yield Finding("config", "config file", "fail", problem.message, problem.hint)
+    if config is None:
         return
+    for warning in config.warnings:
+        yield Finding("config", "config keys", "warn", warning, "correct the key, or remove it")
     where = paths.config_file if paths.config_file.exists() else f"{paths.config_file} (absent)"
     yield Finding("config", "config file", "ok", f"{where}: valid")
+    for name in config.providers:
+        for table_problem in table_problems(config, name):
+            yield Finding(
+                "config", f"providers.{name}", "fail", table_problem,
+                f"fix [providers.{name}] in {paths.config_file}: threads on it cannot run until"
+                " then (README, 'Providers' lists the options)",
+            )  # fmt: skip
 
 
 def _database(paths: Paths) -> Iterator[Finding]:
@@ -97,33 +112,59 @@ def _database(paths: Paths) -> Iterator[Finding]:
     try:
         conn = connect(db, create=False, migrate=False)
     except T3Error as exc:
-        yield Finding("database", "open", "fail", exc.message, exc.hint)
+        yield _failure(db, "open", exc)
         return
     try:
-        yield from _database_checks(conn, SCHEMA_VERSION)
+        yield from _database_checks(conn, db, SCHEMA_VERSION)
     except sqlite3.Error as exc:
-        error = translate(exc, db)
-        yield Finding("database", "read", "fail", error.message, error.hint)
+        yield _failure(db, "read", translate(exc, db))
     except T3Error as exc:
-        yield Finding("database", "read", "fail", exc.message, exc.hint)
+        yield _failure(db, "read", exc)
     finally:
         conn.close()
 
 
-def _database_checks(conn: sqlite3.Connection, schema_version: int) -> Iterator[Finding]:
+def _failure(db: Path, check: str, error: T3Error) -> Finding:
+    if not isinstance(error, DatabaseCorrupt):
+        return Finding("database", check, "fail", error.message, error.hint)
+    corruption.mark(db, error.detail)
+    return Finding("database", check, "fail", error.message, _restore_hint(db))
+
+
+def _restore_hint(db: Path) -> str:
+    return (
+        f"restore a backup of {db} (then run `t3 doctor` again: writes stay refused until it"
+        f" passes); `sqlite3 {db} .recover` may salvage the log"
+    )
+
+
+def _database_checks(conn: sqlite3.Connection, db: Path, schema_version: int) -> Iterator[Finding]:
     from t3cli.store import replay
 
     rows = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
     if rows != ["ok"]:
+        corruption.mark(db, f"integrity check failed: {rows[0]}")
         yield Finding(
             "database",
             "integrity",
             "fail",
             f"integrity check failed: {'; '.join(rows[:3])}",
-            "restore a backup; `sqlite3 t3.db .recover` may salvage the log",
+            _restore_hint(db),
         )
         return
     yield Finding("database", "integrity", "ok", "integrity check passed")
+    earlier = corruption.marked(db)
+    if earlier is not None:
+        corruption.clear(db)
+        yield Finding(
+            "database",
+            "corruption mark",
+            "warn",
+            f"an earlier command found the database corrupt ({earlier}); the integrity check"
+            " passes now, so writes are allowed again",
+            "nothing to do if you restored a backup; otherwise keep a copy of the file, and"
+            " `t3 replay --check` proves the projections",
+        )
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version < schema_version:
         yield Finding(
@@ -186,26 +227,28 @@ def _database_checks(conn: sqlite3.Connection, schema_version: int) -> Iterator[
 
 
 def _providers(paths: Paths) -> Iterator[Finding]:
-    from t3cli.config import load_config
-    from t3cli.providers.registry import check_all
+    from t3cli.config import check_config
+    from t3cli.providers.registry import check_all, table_problems
 
-    try:
-        config = load_config(paths.config_file)
-        checks = check_all(config)
-    except T3Error:
+    config, _ = check_config(paths.config_file)
+    if config is None:
         return  # reported by the config check
-    for check in checks:
+    misconfigured = {name for name in config.providers if table_problems(config, name)}
+    for check in check_all(config):
+        if check.name in misconfigured:
+            continue  # its table is a config failure above; its executable is not checked
         if check.problem is None and check.found:
             version = f" ({check.version})" if check.version else ""
             yield Finding("providers", check.name, "ok", f"{check.kind}{version}")
-        else:
-            yield Finding(
-                "providers",
-                check.name,
-                "warn",
-                check.problem or f"{check.executable} not found",
-                f"install it, or set providers.{check.name}.binary in config.toml",
-            )
+            continue
+        setting = "argv" if check.kind == "command" else "binary"
+        yield Finding(
+            "providers",
+            check.name,
+            "warn",
+            check.problem or f"{check.executable} not found",
+            f"install it, or set providers.{check.name}.{setting} in {paths.config_file}",
+        )
 
 
 def run_checks(paths: Paths) -> list[Finding]:

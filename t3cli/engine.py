@@ -6,6 +6,10 @@ Guarantees of `dispatch(command)`:
 - Idempotent by `command_id`: a command id seen before returns the original outcome (its events,
   with their sequences, and `duplicate=True`; or the same rejection) and appends nothing. This
   holds across processes: the receipt is read under the write lock.
+- Bound to its command: dispatched with a `fingerprint` (a digest of the command's kind and
+  arguments), an id whose receipt holds a different fingerprint is refused (`invalid`, nothing
+  appended, the receipt untouched) instead of replaying another command's outcome. A receipt
+  without a fingerprint (written before schema 3, or by a caller that gave none) replays as before.
 - A rejected command never touches the log. A user's rejection is remembered in its receipt
   (so a retried id gives the same answer); a reactor's is not, because the reactor re-derives its
   commands from state and a transient rejection must not stick.
@@ -14,7 +18,7 @@ Guarantees of `dispatch(command)`:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,7 +41,7 @@ from t3cli.domain.state import (
     TurnState,
 )
 from t3cli.store import eventlog, pipeline
-from t3cli.store.db import translate, write_transaction
+from t3cli.store.db import database_path, translate, write_transaction
 from t3cli.store.projectors import CORE_PROJECTORS
 
 
@@ -183,20 +187,31 @@ class Engine:
         self.limits = limits or Limits()
         self.clock = clock
 
-    def dispatch(self, command: c.Command) -> DispatchResult:
+    def dispatch(self, command: c.Command, *, fingerprint: str | None = None) -> DispatchResult:
         """Decide and commit `command`. Raises `CommandRejected` (nothing appended) or
-        `t3cli.errors.DatabaseError` (nothing appended; safe to retry with the same id)."""
-        result = self.dispatch_many([command])[0]
+        `t3cli.errors.DatabaseError` (nothing appended; safe to retry with the same id).
+        `fingerprint` binds the command id to this command (see the module docstring)."""
+        prints = {command.command_id: fingerprint} if fingerprint is not None else None
+        result = self.dispatch_many([command], fingerprints=prints)[0]
         if isinstance(result, CommandRejected):
             raise result
         return result
 
     def dispatch_many(
-        self, commands: Sequence[c.Command]
+        self,
+        commands: Sequence[c.Command],
+        *,
+        fingerprints: Mapping[str, str] | None = None,
+        all_or_nothing: bool = False,
     ) -> list[DispatchResult | CommandRejected]:
         """Dispatch several commands in one transaction (the reactor's batched ingestion).
         Each command is decided against the state its predecessors left; each outcome is
-        returned in order. All accepted commands commit together."""
+        returned in order. All accepted commands commit together.
+
+        `fingerprints` maps command ids to their fingerprints. With `all_or_nothing`, the first
+        rejection ends the batch: it is the last outcome returned and nothing of the batch
+        (not even a rejection's receipt) is committed — for a user's command made of several
+        (`t3 new` creating a thread and queueing its message)."""
         outcomes: list[DispatchResult | CommandRejected] = []
         try:
             with write_transaction(self.conn):
@@ -204,22 +219,40 @@ class Engine:
                     pipeline.catch_up_in_transaction(self.conn, CORE_PROJECTORS)
                 appended = 0
                 for command in commands:
-                    outcome = self._dispatch_one(command)
+                    fingerprint = fingerprints.get(command.command_id) if fingerprints else None
+                    outcome = self._dispatch_one(command, fingerprint)
+                    outcomes.append(outcome)
+                    if isinstance(outcome, CommandRejected) and all_or_nothing:
+                        raise _Abandoned
                     if isinstance(outcome, DispatchResult) and not outcome.duplicate:
                         appended = outcome.sequence
-                    outcomes.append(outcome)
                 if appended:
                     # Once per transaction: the cursors commit together with every row the
                     # batch projected, and no command reads them in between.
                     pipeline.advance_cursors(self.conn, CORE_PROJECTORS, appended)
+        except _Abandoned:
+            pass  # rolled back by write_transaction
         except sqlite3.Error as exc:
-            raise translate(exc) from None
+            raise translate(exc, database_path(self.conn)) from None
         return outcomes
 
-    def _dispatch_one(self, command: c.Command) -> DispatchResult | CommandRejected:
+    def _dispatch_one(
+        self, command: c.Command, fingerprint: str | None = None
+    ) -> DispatchResult | CommandRejected:
         conn = self.conn
         receipt = eventlog.get_receipt(conn, command.command_id)
         if receipt is not None:
+            if (
+                fingerprint is not None
+                and receipt.fingerprint is not None
+                and receipt.fingerprint != fingerprint
+            ):
+                return CommandRejected(
+                    f"command id {command.command_id!r} was already used for a different command",
+                    kind="invalid",
+                    hint="retrying needs the same command and arguments; give each distinct"
+                    " command its own --command-id",
+                )
             if receipt.status == "accepted":
                 events = eventlog.events_of_command(conn, receipt)
                 return DispatchResult(command.command_id, tuple(events), duplicate=True)
@@ -245,6 +278,7 @@ class Engine:
                     error_kind=rejection.kind,
                     hint=rejection.hint,
                     at=now,
+                    fingerprint=fingerprint,
                 )
             return rejection
         envelope = eventlog.Envelope(
@@ -274,5 +308,10 @@ class Engine:
             error_kind=None,
             hint=None,
             at=now,
+            fingerprint=fingerprint,
         )
         return DispatchResult(command.command_id, tuple(records))
+
+
+class _Abandoned(Exception):
+    """Raised inside an all-or-nothing batch's transaction to roll it back."""

@@ -59,6 +59,15 @@ class DatabaseError(T3Error):
     code = ExitCode.ERROR
 
 
+class DatabaseCorrupt(DatabaseError):
+    """The database file is damaged (SQLite says "malformed"/"corrupt"); see `store.corruption`.
+    `detail` is what was found (SQLite's own words), without the path."""
+
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None):
+        super().__init__(message, hint=hint)
+        self.detail = detail or message
+
+
 class DatabaseLocked(DatabaseError):
     """Another process held the write lock past the busy timeout."""
 

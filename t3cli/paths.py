@@ -47,11 +47,7 @@ def resolve_paths() -> Paths:
     home = os.environ.get("T3_HOME")
     if home:
         root = Path(home).expanduser()
-        if root.exists() and not root.is_dir():
-            raise ConfigError(
-                f"T3_HOME points at {root}, which is a file, not a directory",
-                hint="set T3_HOME to a directory (it is created if missing) or unset it",
-            )
+        _check_home(root)
         return Paths(home=root, data_dir=root, config_dir=root)
     import platformdirs
 
@@ -60,6 +56,21 @@ def resolve_paths() -> Paths:
         data_dir=platformdirs.user_data_path(APP_NAME),
         config_dir=platformdirs.user_config_path(APP_NAME),
     )
+
+
+def _check_home(root: Path) -> None:
+    """Refuse a `T3_HOME` that is, or lies below, something other than a directory (it could
+    never be created): the nearest existing ancestor must be a directory."""
+    for candidate in (root, *root.parents):
+        if not candidate.exists():
+            continue
+        if candidate.is_dir():
+            return
+        where = "which is" if candidate == root else f"but {candidate} is"
+        raise ConfigError(
+            f"T3_HOME points at {root}, {where} a file, not a directory",
+            hint="set T3_HOME to a directory (it is created if missing) or unset it",
+        )
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -78,5 +89,10 @@ def ensure_private_dir(path: Path) -> None:
     old = os.umask(0o077)
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # below a file, permission denied, read-only file system, full
+        raise ConfigError(
+            f"cannot create the directory {path}: {exc.strerror}",
+            hint="point T3_HOME at a directory you can write (it is created if missing)",
+        ) from None
     finally:
         os.umask(old)

@@ -1,12 +1,25 @@
 """The root `t3` app: global options, command registration, and error-to-exit-code mapping.
 
-Expected failures (`T3Error`, `CommandRejected`) print `error: ...` and `hint: ...` on stderr and
-exit with their documented code — never a traceback. Anything else is a bug: it prints a short
-message and exits 1 (set T3_DEBUG=1 for the traceback).
+Every expected failure prints one style on stderr — `error: what happened` then `hint: what to
+do`, both through `printable` — and exits with its documented code (README "Exit codes"), never
+with a traceback:
+
+- `T3Error` and the decider's `CommandRejected`; click's own usage errors (unknown option or
+  command, bad value, missing argument: exit 2, see `t3cli.cli.usage`); an argument that is not
+  valid UTF-8 (exit 2);
+- SQLite errors that escaped a command (corrupt, full, read-only: exit 1, `store.db.translate`);
+  a corrupt database is also marked so no later write is acknowledged on it (`store.corruption`);
+- stdout that cannot be written: a reader that went away (`t3 events | head -1`) ends the command
+  quietly with exit 0; a full device or an I/O error is exit 1 with a message.
+
+Anything else is a bug: a short message and exit 1 (T3_DEBUG=1 for the traceback). `t3` or a
+command group alone prints its help (exit 0); `--no-color` is accepted after any subcommand.
 """
 
+import errno
 import importlib
 import os
+import sqlite3
 import sys
 from typing import Any, NoReturn
 
@@ -15,7 +28,7 @@ import typer
 
 from t3cli import __version__
 from t3cli.cli.env import Env
-from t3cli.errors import ExitCode, T3Error
+from t3cli.errors import DatabaseCorrupt, ExitCode, T3Error, UsageError
 
 # Each module defines `register(app)`. Order is the order of `t3 --help`.
 COMMAND_MODULES = (
@@ -126,56 +139,178 @@ def build_app() -> typer.Typer:
     return app
 
 
+GENERIC_HINT = "`t3 help COMMAND` describes the command; README 'Exit codes' lists the codes"
+
+
 def _fail(message: str, hint: str | None, code: int) -> int:
-    sys.stderr.write(f"error: {message}\n")
-    if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+    from t3cli.cli.safe_text import printable
+
+    # Messages quote what users and agents wrote (titles, replies, errors): never raw controls.
+    sys.stderr.write(f"error: {printable(message)}\n")
+    # Every error has a hint; one recorded before hints existed (a replayed rejection) gets this.
+    sys.stderr.write(f"hint: {printable(hint or GENERIC_HINT)}\n")
     return code
+
+
+def _check_utf8(args: list[str]) -> None:
+    """Refuse (exit 2) an argument that is not valid UTF-8: Python hands such bytes over as lone
+    surrogates, which no text column, JSON document or agent can take."""
+    for index, arg in enumerate(args):
+        if any("\udc80" <= ch <= "\udcff" for ch in arg):
+            raw = os.fsencode(arg)
+            previous = args[index - 1] if index and args[index - 1].startswith("--") else None
+            what = f"the value of {previous}" if previous else f"argument {index + 1}"
+            raise UsageError(
+                f"{what} is not valid UTF-8 text: {raw!r}",
+                hint="t3 keeps text as UTF-8: convert it first (e.g. `iconv -f LATIN1 -t UTF-8`),"
+                " or pipe a message in with `-`",
+            )
+
+
+def _no_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        env = ctx.find_object(Env)
+        if env is not None:
+            env.no_color = True
+
+
+def _accept_no_color_everywhere(group: click.Group) -> None:
+    """`--no-color` is a root option; accept it after any subcommand too (`t3 threads --no-color`
+    is what people type). Hidden there: the root's help documents it."""
+    for command in group.commands.values():
+        if not any("--no-color" in getattr(p, "opts", ()) for p in command.params):
+            command.params.append(
+                click.Option(
+                    ["--no-color"], is_flag=True, expose_value=False, hidden=True,
+                    callback=_no_color, help="Never use colour (also NO_COLOR).",
+                )
+            )  # fmt: skip
+        if isinstance(command, click.Group):
+            _accept_no_color_everywhere(command)
+
+
+def build_command() -> click.Group:
+    """The click command tree of `t3` (typer's, plus `--no-color` after any subcommand)."""
+    command = typer.main.get_command(build_app())
+    assert isinstance(command, click.Group)
+    _accept_no_color_everywhere(command)
+    return command
+
+
+def _silence_stdout() -> None:
+    # Whatever is still buffered would fail again when Python flushes stdout at exit, printing
+    # "Exception ignored ..." after our own message: point descriptor 1 at /dev/null instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real descriptor (tests): nothing will flush at exit
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run `t3` with `argv` and return the exit code (no `sys.exit`)."""
-    from t3cli.domain.rejections import CommandRejected
+    from t3cli.cli.env import OutputClosed, OutputFailed
 
-    app = build_app()
+    args = list(sys.argv[1:] if argv is None else argv)
     env = Env()
     try:
-        result: Any = app(args=argv, prog_name="t3", standalone_mode=False, obj=env)
-        return int(result) if isinstance(result, int) else 0
+        return _run(env, args)
+    except OutputClosed:
+        # `t3 events | head -1`: the reader left; that is not an error worth a word.
+        _silence_stdout()
+        return int(ExitCode.OK)
+    except OutputFailed as exc:
+        _silence_stdout()
+        return _fail(exc.message, exc.hint, int(exc.code))
+    finally:
+        env.close()
+
+
+def _run(env: Env, args: list[str]) -> int:
+    from t3cli.cli.env import OutputClosed, OutputFailed, output_error
+    from t3cli.domain.rejections import CommandRejected
+
+    try:
+        _check_utf8(args)
+        result: Any = build_command().main(
+            args=args, prog_name="t3", standalone_mode=False, obj=env
+        )
+        code = int(result) if isinstance(result, int) else 0
+        env.stdout.flush()  # here, not at exit: a closed pipe or a full disk is reported
+        return code
+    except (OutputClosed, OutputFailed):
+        raise
     except T3Error as exc:
+        if isinstance(exc, DatabaseCorrupt):
+            _remember_corruption(env, exc)
         return _fail(exc.message, exc.hint, int(exc.code))
     except CommandRejected as exc:
         code = {"not_found": ExitCode.NOT_FOUND, "invalid": ExitCode.USAGE}.get(
             exc.kind, ExitCode.REJECTED
         )
         return _fail(exc.reason, exc.hint, int(code))
+    except sqlite3.Error as exc:
+        if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return _unexpected(exc)  # our misuse of the API: a bug
+        from t3cli.store.db import translate
+
+        error = translate(exc, _database(env))
+        if isinstance(error, DatabaseCorrupt):
+            _remember_corruption(env, error)
+        return _fail(error.message, error.hint, int(error.code))
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
-        return int(ExitCode.USAGE)
+        from t3cli.cli.usage import explain
+
+        explained = explain(exc, env)
+        if explained is None:
+            return int(ExitCode.OK)  # `t3` (or a group) alone: its help, printed on stdout
+        code = ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        return _fail(*explained, int(code))
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        # `t3 events | head`: the reader left; that is not an error worth a traceback.
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
-        return 0
+    except OSError as exc:
+        # Writes that bypass `Env.stdout` (click's own help and messages) fail the same way.
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.ENOSPC:
+            raise output_error(exc) from None
+        return _unexpected(exc)
     except Exception as exc:
-        if os.environ.get("T3_DEBUG"):
-            raise
-        return _fail(
-            f"unexpected error: {type(exc).__name__}: {exc}",
-            "this is a bug; rerun with T3_DEBUG=1 for the traceback and report it",
-            int(ExitCode.ERROR),
-        )
-    finally:
-        env.close()
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    if os.environ.get("T3_DEBUG"):
+        raise exc
+    return _fail(
+        f"unexpected error: {type(exc).__name__}: {exc}",
+        "this is a bug; rerun with T3_DEBUG=1 for the traceback and report it",
+        int(ExitCode.ERROR),
+    )
+
+
+def _database(env: Env) -> str:
+    try:
+        return str(env.paths.database)
+    except T3Error:
+        return "the database"
+
+
+def _remember_corruption(env: Env, error: DatabaseCorrupt) -> None:
+    """Mark the database corrupt so that no later write is acknowledged on it (`t3 doctor`
+    lifts the mark once the integrity check passes)."""
+    from t3cli.store.corruption import mark
+
+    try:
+        database = env.paths.database
+    except T3Error:
+        return
+    if database.is_file():
+        mark(database, error.detail)
 
 
 def run() -> NoReturn:

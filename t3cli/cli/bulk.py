@@ -140,16 +140,18 @@ def run(
 
 
 def report(env: Env, json: bool, result: BulkResult, *, verb: str, thread_id: str | None) -> None:
-    """Print a bulk result: with `--json` one object (README, "JSON output"), else one line per
-    item done (`VERB ITEM_ID`) on stdout, and a `note:` per skipped item (with the hint its
-    refusal gave) on stderr."""
+    """Print a bulk result: with `--json` one object (README, "JSON output"); else, like every
+    write, the full id of each item done on stdout and its confirmation on stderr (`VERB item
+    1a2b3c4d of thread 7f3a1b2c`), and a `note:` per skipped item (with the hint its refusal
+    gave) on stderr."""
     if json:
         env.print_json(_json(result, verb, thread_id))
         return
     for item in result.items:
         if item.skipped is None:
-            where = "" if thread_id else f" (thread {item.thread_id[:8]})"
-            env.stdout.write(f"{verb} {item.queue_item_id}{where}\n")
+            env.stdout.write(f"{item.queue_item_id}\n")
+            short = str(item.queue_item_id)[:8]
+            env.stderr.write(f"{verb} item {short} of thread {item.thread_id[:8]}\n")
         else:
             env.stderr.write(f"note: skipped: {item.skipped}\n")
             if item.hint:

@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Check the installation, the database and the providers; say what to fix."""
         from t3cli.cli.app import current_env
+        from t3cli.cli.safe_text import printable
         from t3cli.doctor import run_checks
 
         env = current_env()
@@ -30,8 +31,9 @@ def register(app: typer.Typer) -> None:
             )
         else:
             for finding in findings:
+                # Messages quote agents' versions and errors and configured values: untrusted.
                 line = f"{_MARK[finding.status]} {finding.area}/{finding.check}: {finding.message}"
-                env.stdout.write(line + "\n")
+                env.stdout.write(printable(line) + "\n")
                 if finding.fix and finding.status != "ok":
-                    env.stdout.write(f"     fix: {finding.fix}\n")
+                    env.stdout.write(printable(f"     fix: {finding.fix}") + "\n")
         return int(ExitCode.ERROR if failed else ExitCode.OK)

@@ -15,7 +15,7 @@ import typer
 from t3cli.cli.app import current_env
 from t3cli.cli.completion import EVENT_TYPE
 from t3cli.cli.env import Env
-from t3cli.cli.params import JsonOption
+from t3cli.cli.params import MAX_INT, JsonOption
 from t3cli.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ def _stream_id(env: Env, thread: str | None) -> str | None:
 
 def events(
     since: Annotated[
-        int, typer.Option("--since", metavar="SEQ", help="Only events after SEQ.")
+        int,
+        typer.Option("--since", metavar="SEQ", min=0, max=MAX_INT, help="Only events after SEQ."),
     ] = 0,
     thread: Annotated[
         str | None, typer.Option("--thread", metavar="THREAD", help="Only this thread's events.")

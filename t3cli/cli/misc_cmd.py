@@ -119,7 +119,32 @@ def completion(
     current_env().stdout.write(source(root, shell).rstrip("\n") + "\n")
 
 
+def help_(
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[COMMAND]...", help="A command, e.g. `queue move` (default: t3)."),
+    ] = None,
+) -> None:
+    """Show the help of t3, or of COMMAND (`t3 help queue move` is `t3 queue move --help`)."""
+    from t3cli.cli.usage import unknown_command_hint
+    from t3cli.errors import UsageError
+
+    ctx = click.get_current_context().find_root()
+    target: click.Command = ctx.command
+    for name in command or []:
+        found = target.get_command(ctx, name) if isinstance(target, click.Group) else None
+        if found is None:
+            raise UsageError(
+                f"no such command '{ctx.command_path} {name}'",
+                hint=unknown_command_hint(ctx, name),
+            )
+        ctx = click.Context(found, info_name=name, parent=ctx)
+        target = found
+    current_env().stdout.write(target.get_help(ctx) + "\n")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("help")(help_)
     app.command("paths")(paths)
     config_app = typer.Typer(
         help="Show the configuration.", no_args_is_help=True, rich_markup_mode=None

@@ -13,6 +13,10 @@ import typer
 
 from t3cli.cli.completion import THREAD
 
+# The largest integer SQLite stores: a bigger --limit, --before, --since or --to is a usage error
+# (exit 2), not an OverflowError from the driver.
+MAX_INT = 2**63 - 1
+
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON (shapes: README, 'JSON output').")
 ]

@@ -56,9 +56,14 @@ def ensure_project(
         title=title or Path(path).name or path,
         default_provider=check_provider(env, provider or env.config.default_provider),
     )
+    bound_to = None
+    if command_id is not None:
+        from t3cli.cli.writes import fingerprint
+
+        bound_to = fingerprint(command.TYPE, path=path, title=title, provider=provider)
     created = True
     try:
-        created = not env.engine().dispatch(command).duplicate
+        created = not env.engine().dispatch(command, fingerprint=bound_to).duplicate
     except CommandRejected as exc:
         # Another process registered it between our read and our write: it exists, carry on.
         if exc.kind != "rejected" or queries.project_by_path(conn, path) is None:
@@ -85,8 +90,11 @@ def project_add(
 ) -> None:
     """Register a directory as a project (harmless if it already is)."""
     from t3cli.cli.output import project_json
+    from t3cli.cli.writes import command_id as checked_command_id
 
     env = current_env()
+    if command_id is not None:
+        checked_command_id(command_id)  # refuses a blank id
     project, created = ensure_project(
         env, project_path(path), title=title, provider=provider, command_id=command_id
     )

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from t3cli.cli.app import current_env
 from t3cli.cli.params import (
+    MAX_INT,
     CommandIdOption,
     ItemArg,
     JsonOption,
@@ -83,10 +84,11 @@ def add(
             command_id=cid, thread_id=ref.thread_id, queue_item_id=child_id("queue-item", cid),
             message_id=child_id("message", cid), text=text,
         ),
+        text=text,
     )  # fmt: skip
     queue_item_id = child_id("queue-item", cid)
     report(
-        env, json, ref.thread_id, cid, result.sequence, line=queue_item_id,
+        env, json, ref.thread_id, cid, result.sequence, data=queue_item_id,
         queue_item_id=queue_item_id,
     )  # fmt: skip
 
@@ -123,6 +125,7 @@ def _item_command(
     item: str,
     command_id: str | None,
     build: Callable[[str, str, str], "Command"],
+    **arguments: object,
 ) -> "tuple[str, str, DispatchResult, str]":
     """Resolve THREAD and ITEM, dispatch `build(command id, thread id, queue item id)`, and return
     (thread id, command id, result, the item the command acted on — from its events, so a replayed
@@ -136,6 +139,7 @@ def _item_command(
         lambda cid, ref: build(
             cid, ref.thread_id, resolve_item_id(env.connect(), ref, item, command_id)
         ),
+        item=item.strip().lower(), **arguments,
     )  # fmt: skip
     return ref.thread_id, cid, result, item_of(result)
 
@@ -154,8 +158,8 @@ def cancel(
         lambda cid, tid, qid: QueuedTurnCancel(command_id=cid, thread_id=tid, queue_item_id=qid),
     )
     report(
-        current_env(), json, thread_id, cid, result.sequence, line=f"cancelled {item_id}",
-        queue_item_id=item_id,
+        current_env(), json, thread_id, cid, result.sequence, data=item_id,
+        done=f"cancelled item {item_id[:8]} of thread {thread_id[:8]}", queue_item_id=item_id,
     )  # fmt: skip
 
 
@@ -191,7 +195,9 @@ def clear(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOptio
 def move(
     thread: ThreadArg,
     item: ItemArg,
-    to: Annotated[int, typer.Option("--to", metavar="N", help="New 1-based position.")],
+    to: Annotated[
+        int, typer.Option("--to", metavar="N", max=MAX_INT, help="New 1-based position.")
+    ],
     command_id: CommandIdOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -206,10 +212,12 @@ def move(
         lambda cid, tid, qid: QueuedTurnMove(
             command_id=cid, thread_id=tid, queue_item_id=qid, to_position=to
         ),
+        to=to,
     )
     position = result.events[0].payload.get("to_position", to) if result.events else to
     report(
-        current_env(), json, thread_id, cid, result.sequence, line=f"moved {item_id} to {position}",
+        current_env(), json, thread_id, cid, result.sequence, data=item_id,
+        done=f"moved item {item_id[:8]} of thread {thread_id[:8]} to position {position}",
         queue_item_id=item_id, position=position,
     )  # fmt: skip
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from t3cli.errors import NotFound, UsageError
+from t3cli.errors import NotFound, T3Error, UsageError
 from t3cli.store import queries
 from t3cli.store.queries import ProjectRow, QueueRow, ThreadRef
 
@@ -78,12 +78,26 @@ def resolve_thread(conn: sqlite3.Connection, ref: str) -> ThreadRef:
 def resolve_target(conn: sqlite3.Connection, ref: str, command_id: str | None) -> ThreadRef:
     """The thread a write command acts on. A `--command-id` that was already recorded names the
     thread it acted on then — so a retry replays the original outcome even after `@last` moved
-    on or the thread was deleted by that very command."""
+    on, the thread was renamed, or it was deleted by that very command — unless `ref` now names
+    another thread: then that one, and the command id's fingerprint refuses the mismatch."""
     if command_id:
         recorded = queries.command_thread(conn, command_id)
         if recorded is not None:
-            return recorded
+            if _names(ref, recorded):
+                return recorded
+            try:
+                return resolve_thread(conn, ref)
+            except T3Error:
+                return recorded  # nothing else answers to `ref`: the recorded thread it is
     return resolve_thread(conn, ref)
+
+
+def _names(ref: str, thread: ThreadRef) -> bool:
+    """Whether `ref` can mean `thread` (deleted or not): `@last`, an id prefix, or its title."""
+    text = ref.strip()
+    if text in (LAST, thread.title):
+        return True
+    return bool(text) and thread.thread_id.startswith(text.lower())
 
 
 def resolve_item_id(

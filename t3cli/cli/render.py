@@ -4,6 +4,8 @@ Guarantees:
 - When stdout is not a terminal, output is plain text: one record per line, fields separated by
   tabs, no colour, no box drawing, no padding — safe for `cut`, `awk` and `grep`.
 - On a terminal, colour follows `Env.color` (off with NO_COLOR or --no-color).
+- Text that came from users or agents never reaches the terminal raw: every field goes through
+  `printable` (control characters shown as visible escapes); `--json` keeps it exact.
 - rich is imported only inside the functions that draw on a terminal, so commands whose output
   is not a table never pay for it.
 """
@@ -118,6 +120,8 @@ def _table(
     from t3cli.cli.tables import fitted_table
 
     out = console(env)
+    # Titles, previews, messages: untrusted text, escaped cell by cell, and never read as rich
+    # markup (`[link=...]` would make rich itself emit a terminal escape).
     cells = [[Text(printable(cell, single_line=True)) for cell in row] for row in rows]
     out.print(fitted_table(columns, cells, out.width, row_styles=styles))
 
@@ -229,6 +233,7 @@ def show(
     out = console(env) if color else None
 
     def emit(text: str, style: str = "") -> None:
+        text = printable(text)  # the transcript, titles and errors are agents' and users' text
         if out is not None:
             out.print(text, style=style or None, markup=False, soft_wrap=True)
         else:

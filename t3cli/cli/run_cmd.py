@@ -76,11 +76,20 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
     from t3cli.reactor.loop import Reactor, ReactorOptions
 
     if recover not in _RECOVER:
-        raise UsageError(f"--recover must be one of {', '.join(_RECOVER)}, got {recover!r}")
+        raise UsageError(
+            f"--recover must be one of {', '.join(_RECOVER)}, got {recover!r}",
+            hint="see 't3 run --help' (README: Delivery guarantee and recovery)",
+        )
     if on_exit not in _ON_EXIT:
-        raise UsageError(f"--on-exit must be one of {', '.join(_ON_EXIT)}, got {on_exit!r}")
+        raise UsageError(
+            f"--on-exit must be one of {', '.join(_ON_EXIT)}, got {on_exit!r}",
+            hint="see 't3 run --help'",
+        )
+    from t3cli.providers.registry import validate_providers
+
     env = current_env()
     config = env.config
+    validate_providers(config)  # a bad provider table: exit 2 before anything is recorded
     conn = env.connect()
     thread_ids = _resolve_threads(conn, thread or [])
     project_id = _resolve_project(conn, project) if project else None

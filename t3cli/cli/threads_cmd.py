@@ -13,7 +13,7 @@ import typer
 
 from t3cli.cli.app import current_env
 from t3cli.cli.completion import DIRECTORY, PROVIDER, STATUS
-from t3cli.cli.params import CommandIdOption, JsonOption, QuietOption, ThreadArg
+from t3cli.cli.params import MAX_INT, CommandIdOption, JsonOption, QuietOption, ThreadArg
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,19 +47,27 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     """Create a thread (registering the project on first use); with a MESSAGE, queue it."""
     from t3cli.cli.messages import read_message, title_from_message
     from t3cli.cli.projects_cmd import ensure_project, project_path
-    from t3cli.cli.writes import check_command_id, check_provider, child_id
+    from t3cli.cli.writes import (
+        check_command_id,
+        check_provider,
+        child_id,
+        fingerprint,
+        note_replayed,
+    )
     from t3cli.cli.writes import command_id as make_command_id
     from t3cli.contracts import commands as c
     from t3cli.domain.rejections import CommandRejected
     from t3cli.store import queries
 
     env = current_env()
+    cid = make_command_id(command_id)
     text = None
     if message is not None:
         text = read_message(env, message, max_chars=env.config.max_message_chars)
     path = project_path(project or ".")
+    if provider is not None:
+        check_provider(env, provider)  # before registering the project: a refusal leaves nothing
     row, _ = ensure_project(env, path)
-    cid = make_command_id(command_id)
     check_command_id(env, cid, c.ThreadCreate.TYPE)
     thread_id = child_id("thread", cid)
     fallback = Path(path).name or path
@@ -85,12 +93,20 @@ def new(  # noqa: PLR0917 - typer maps each parameter to an argument or option
                 text=text,
             )
         )
-    outcomes = env.engine().dispatch_many(commands)
+    prints = None
+    if command_id is not None:
+        bound_to = fingerprint(
+            c.ThreadCreate.TYPE, project=path, provider=provider, model=model, title=title,
+            text=text,
+        )  # fmt: skip
+        prints = {command.command_id: bound_to for command in commands}
+    # All or nothing: the message must never be queued to a thread this command did not create.
+    outcomes = env.engine().dispatch_many(commands, fingerprints=prints, all_or_nothing=True)
     for outcome in outcomes:
         if isinstance(outcome, CommandRejected):
             raise outcome
     if any(not isinstance(o, CommandRejected) and o.duplicate for o in outcomes):
-        env.stderr.write(f"note: command {cid} was already recorded; replayed\n")
+        note_replayed(env, cid)
     if not json:
         env.stdout.write(thread_id + "\n")
         return
@@ -130,10 +146,18 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
             help="Only this status: idle, starting, running, queued, blocked, archived.",
         ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N threads.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_INT - 1, help="At most N threads.")
+    ] = 50,
     before: Annotated[
         int | None,
-        typer.Option("--before", metavar="CURSOR", help="Next page: the cursor printed on stderr."),
+        typer.Option(
+            "--before",
+            metavar="CURSOR",
+            min=0,
+            max=MAX_INT,
+            help="Next page: the cursor printed on stderr.",
+        ),
     ] = None,
     json: JsonOption = False,
     quiet: QuietOption = False,
@@ -170,7 +194,10 @@ def threads(  # noqa: PLR0917 - typer maps each parameter to an option
     else:
         render.threads(env, rows)
     if more:
-        env.stderr.write(f"more: t3 threads --before {rows[-1].last_activity_sequence}\n")
+        from t3cli.cli.pagination import next_page_command
+
+        cursor = rows[-1].last_activity_sequence
+        env.stderr.write(f"more: {next_page_command('--before', cursor)}\n")
 
 
 def show(thread: ThreadArg, json: JsonOption = False) -> None:
@@ -207,18 +234,20 @@ def _thread_write(
     make: "Callable[[str, str], Command]",
     *,
     new_title: str | None = None,
+    **arguments: object,
 ) -> None:
     """The thread-only writes (rename, archive, unarchive, rm): dispatch `make(command id,
-    thread id)` and report `verb` with the thread's (new) title."""
+    thread id)` and report `verb` with the thread's (new) title. `arguments` bind the command
+    id (see `dispatch_on_thread`)."""
     from t3cli.cli.writes import dispatch_on_thread, report
 
     env = current_env()
     ref, cid, result = dispatch_on_thread(
-        env, thread, command_id, lambda cid, ref: make(cid, ref.thread_id)
+        env, thread, command_id, lambda cid, ref: make(cid, ref.thread_id), **arguments
     )
     title = ref.title if new_title is None else new_title
-    line = f"{verb} {ref.thread_id[:8]} ({title})"
-    report(env, json, ref.thread_id, cid, result.sequence, line=line)
+    done = f"{verb} thread {ref.thread_id[:8]} ({title})"
+    report(env, json, ref.thread_id, cid, result.sequence, data=ref.thread_id, done=done)
 
 
 def rename(
@@ -233,7 +262,7 @@ def rename(
     _thread_write(
         thread, command_id, json, "renamed",
         lambda cid, tid: ThreadUpdate(command_id=cid, thread_id=tid, title=title),
-        new_title=title,
+        new_title=title, title=title,
     )  # fmt: skip
 
 
@@ -275,6 +304,7 @@ def rm(
     _thread_write(
         thread, command_id, json, "deleted",
         lambda cid, tid: ThreadDelete(command_id=cid, thread_id=tid, force=force),
+        force=force,
     )  # fmt: skip
 
 

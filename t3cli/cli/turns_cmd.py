@@ -32,20 +32,29 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
 ) -> int:
     """Start a turn now and print the reply (a busy thread is rejected: use `t3 queue`)."""
     from t3cli.cli.messages import read_message
-    from t3cli.cli.writes import child_id, dispatch_on_thread, report
+    from t3cli.cli.writes import check_provider, child_id, dispatch_on_thread, report
     from t3cli.contracts.commands import TurnStart
+    from t3cli.store.queries import thread_provider
 
     env = current_env()
     text = read_message(env, message, max_chars=env.config.max_message_chars)
-    ref, cid, result = dispatch_on_thread(
-        env, thread, command_id,
-        lambda cid, ref: TurnStart(
+
+    def make(cid: str, ref: "ThreadRef") -> TurnStart:
+        # Before anything is recorded: a turn on a provider whose table is wrong could only fail
+        # (and block the queue); refuse it now, naming the key.
+        provider = thread_provider(env.connect(), ref.thread_id)
+        if provider is not None:
+            check_provider(env, provider)
+        return TurnStart(
             command_id=cid, thread_id=ref.thread_id, turn_id=child_id("turn", cid),
             message_id=child_id("message", cid), text=text,
             when_busy="queue" if queue_if_busy else "reject",
             queue_item_id=child_id("queue-item", cid) if queue_if_busy else None,
-        ),
-    )  # fmt: skip
+        )  # fmt: skip
+
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id, make, text=text, queue_if_busy=queue_if_busy
+    )
     if result.first("thread.turn-start-requested") is not None:
         turn_id, queue_item_id = child_id("turn", cid), None
     else:  # the thread was busy and the message was queued (--queue-if-busy)
@@ -58,7 +67,7 @@ def send(  # noqa: PLR0917 - typer maps each parameter to an argument or option
         )
         return int(code)
     report(
-        env, json, ref.thread_id, cid, result.sequence, line=f"{turn_id or queue_item_id}",
+        env, json, ref.thread_id, cid, result.sequence, data=f"{turn_id or queue_item_id}",
         turn_id=turn_id, queue_item_id=queue_item_id,
     )  # fmt: skip
     if not json and queue_item_id is not None:
@@ -113,10 +122,13 @@ def retry(  # noqa: PLR0917 - typer maps each parameter to an argument or option
         qid = resolve_item_id(env.connect(), ref, item, command_id) if item is not None else None
         return QueuedTurnRetry(command_id=cid, thread_id=ref.thread_id, queue_item_id=qid)
 
-    ref, cid, result = dispatch_on_thread(env, thread, command_id, make)
+    ref, cid, result = dispatch_on_thread(
+        env, thread, command_id, make, item=item.strip().lower() if item is not None else None
+    )
     queue_item_id = item_of(result)
     report(
-        env, json, ref.thread_id, cid, result.sequence, line=f"requeued {queue_item_id}",
+        env, json, ref.thread_id, cid, result.sequence, data=queue_item_id,
+        done=f"requeued item {queue_item_id[:8]} of thread {ref.thread_id[:8]}",
         queue_item_id=queue_item_id,
     )  # fmt: skip
 
@@ -179,8 +191,9 @@ def interrupt(
     event = result.first("thread.turn-interrupt-requested")
     turn_id = str(event.payload["turn_id"]) if event else None
     report(
-        env, json, ref.thread_id, cid, result.sequence,
-        line=f"interrupt requested for turn {turn_id}", turn_id=turn_id,
+        env, json, ref.thread_id, cid, result.sequence, data=str(turn_id),
+        done=f"interrupt requested for turn {str(turn_id)[:8]} of thread {ref.thread_id[:8]}",
+        turn_id=turn_id,
     )  # fmt: skip
 
 
@@ -194,8 +207,8 @@ def stop(thread: ThreadArg, command_id: CommandIdOption = None, json: JsonOption
         env, thread, command_id,
         lambda cid, ref: SessionStop(command_id=cid, thread_id=ref.thread_id),
     )  # fmt: skip
-    line = f"stop requested for {ref.thread_id[:8]}"
-    report(env, json, ref.thread_id, cid, result.sequence, line=line)
+    done = f"stop requested for thread {ref.thread_id[:8]}"
+    report(env, json, ref.thread_id, cid, result.sequence, data=ref.thread_id, done=done)
 
 
 def register(app: typer.Typer) -> None:

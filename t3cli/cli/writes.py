@@ -6,6 +6,10 @@ Guarantees of the write path:
   same way; nothing new is appended. Without it a fresh random id is used.
 - Ids a command creates (thread, turn, queued item, message) derive from the command id, so a retry
   with the same `--command-id` names the same objects.
+- A `--command-id` is bound to its command: reused for a different one (another kind, or the same
+  kind with other arguments — another message, another thread), it is refused (exit 2) instead of
+  replaying an outcome that is not this command's. An empty or blank id is refused too (it would
+  silently switch idempotency off).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from t3cli.cli.env import Env
 from t3cli.contracts.ids import derived_id, new_id
-from t3cli.errors import NotFound, UsageError
+from t3cli.errors import UsageError
 
 if TYPE_CHECKING:
     from t3cli.contracts.commands import Command
@@ -24,8 +28,28 @@ if TYPE_CHECKING:
 
 
 def command_id(given: str | None) -> str:
-    """The command id to use: the user's, or a fresh one."""
-    return given if given else new_id()
+    """The command id to use: the user's, or a fresh one. Raises `UsageError` (exit 2) for an
+    empty or blank `--command-id`."""
+    if given is None:
+        return new_id()
+    if not given.strip():
+        raise UsageError(
+            "--command-id is empty",
+            hint="give a non-blank id (e.g. a UUID your script keeps for its retries),"
+            " or leave the option out",
+        )
+    return given
+
+
+def fingerprint(command_type: str, **arguments: object) -> str:
+    """The digest a `--command-id` is bound to: the command's kind and the arguments that make
+    it this command (the thread it acts on, the message, the item as given, flags), never the
+    output format. Equal arguments give equal fingerprints, in any process and version."""
+    import hashlib
+    import json
+
+    text = json.dumps([command_type, arguments], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def child_id(kind: str, command_id: str) -> str:
@@ -47,39 +71,68 @@ def check_command_id(env: Env, command_id: str, command_type: str) -> None:
         )
 
 
-def dispatch(env: Env, command: Command) -> DispatchResult:
-    """Dispatch `command`; on a replayed command id, say so on stderr (stdout stays identical to
-    the first run, so scripts comparing outputs see the same thing)."""
+def dispatch(env: Env, command: Command, *, bound_to: str | None = None) -> DispatchResult:
+    """Dispatch `command`, its id bound to the fingerprint `bound_to`; on a replayed command id,
+    say so on stderr (stdout stays identical to the first run, so scripts comparing outputs see
+    the same thing)."""
     check_command_id(env, command.command_id, command.TYPE)
-    result = env.engine().dispatch(command)
+    result = env.engine().dispatch(command, fingerprint=bound_to)
     if result.duplicate:
-        env.stderr.write(f"note: command {command.command_id} was already recorded; replayed\n")
+        note_replayed(env, command.command_id)
     return result
 
 
+def note_replayed(env: Env, cid: str) -> None:
+    env.stderr.write(f"note: command {cid} was already recorded; replayed\n")
+
+
 def dispatch_on_thread(
-    env: Env, thread: str, given_id: str | None, make: Callable[[str, ThreadRef], Command]
+    env: Env,
+    thread: str,
+    given_id: str | None,
+    make: Callable[[str, ThreadRef], Command],
+    **arguments: object,
 ) -> tuple[ThreadRef, str, DispatchResult]:
     """The write on one thread: resolve THREAD (a recorded `given_id` names the thread it acted
-    on then), dispatch `make(command id, thread)`, and return the thread, the command id and the
-    result."""
+    on then, unless THREAD now names another one), dispatch `make(command id, thread)`, and
+    return the thread, the command id and the result. `arguments` are what else makes this
+    command this one (the message, the item, flags): with the thread, they bind `given_id`."""
     from t3cli.cli.refs import resolve_target
 
-    ref = resolve_target(env.connect(), thread, given_id)
     cid = command_id(given_id)
-    return ref, cid, dispatch(env, make(cid, ref))
+    ref = resolve_target(env.connect(), thread, given_id)
+    command = make(cid, ref)
+    bound_to = None
+    if given_id is not None:
+        bound_to = fingerprint(command.TYPE, thread_id=ref.thread_id, **arguments)
+    return ref, cid, dispatch(env, command, bound_to=bound_to)
 
 
 def report(
-    env: Env, json: bool, thread_id: str, cid: str, sequence: int, *, line: str, **ids: Any
+    env: Env,
+    json: bool,
+    thread_id: str,
+    cid: str,
+    sequence: int,
+    *,
+    data: str,
+    done: str | None = None,
+    **ids: Any,
 ) -> None:
-    """What a write prints: with `--json` its write result (README, "JSON output"), else `line`."""
+    """What a write prints. With `--json`: its write result (README, "JSON output"). Otherwise
+    the full id of what it created or acted on (`data`) on stdout — data, for scripts — and, for
+    writes whose id alone does not say what happened, the confirmation `done` on stderr (with
+    8-character ids, like every message meant for people)."""
     if json:
         from t3cli.cli.output import write_json
 
         env.print_json(write_json(thread_id, cid, sequence, **ids))
-    else:
-        env.stdout.write(line + "\n")
+        return
+    env.stdout.write(data + "\n")
+    if done is not None:
+        from t3cli.cli.safe_text import printable
+
+        env.stderr.write(printable(done) + "\n")
 
 
 def item_of(result: DispatchResult) -> str:
@@ -89,17 +142,11 @@ def item_of(result: DispatchResult) -> str:
 
 
 def check_provider(env: Env, name: str) -> str:
-    """Return `name` if it is a configured provider; raise `NotFound` (exit 4) listing the names
-    otherwise, or `ConfigError` (exit 2) when its table names no known kind. Cheap: reads the
-    configuration only, loads no adapter."""
-    from t3cli.providers.registry import check_kind, provider_names
+    """Return `name` if it is a usable provider: raise `NotFound` (exit 4) listing the names for
+    an unknown one, or `ConfigError` (exit 2) naming the key when its `[providers.NAME]` table is
+    wrong — so a thread is never bound to a provider whose first turn could only fail. Loads no
+    adapter (it does import pydantic, which validates the table)."""
+    from t3cli.providers.registry import provider_options
 
-    names = provider_names(env.config)
-    if name not in names:
-        raise NotFound(
-            f"unknown provider {name!r}",
-            hint=f"configured providers: {', '.join(names)}"
-            f" (add a [providers.{name}] table to config.toml to define one)",
-        )
-    check_kind(env.config, name)
+    provider_options(env.config, name)
     return name

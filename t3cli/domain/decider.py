@@ -74,11 +74,19 @@ def _text(text: str, limits: Limits) -> None:
 
 def _title(title: str) -> None:
     if not title.strip():
-        raise CommandRejected("the title is empty", kind="invalid")
+        raise CommandRejected("the title is empty", kind="invalid", hint="give a non-blank title")
     if len(title) > MAX_TITLE_CHARS:
         raise CommandRejected(
-            f"the title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}", kind="invalid"
+            f"the title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}",
+            kind="invalid",
+            hint="shorten it",
         )
+
+
+def _no_project(project_id: str) -> CommandRejected:
+    return CommandRejected(
+        f"no project {project_id}", kind="not_found", hint="`t3 projects` lists projects"
+    )
 
 
 def _item(thread: ThreadState, queue_item_id: str) -> QueueItemState:
@@ -113,9 +121,15 @@ def _ev(payload: e.EventPayload, causation_index: int | None = None) -> e.NewEve
 
 def _project_create(cmd: c.ProjectCreate, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     if state.project is not None or state.project_at_path is not None:
-        raise CommandRejected(f"project {cmd.path} is already registered")
+        raise CommandRejected(
+            f"project {cmd.path} is already registered", hint="`t3 projects` lists projects"
+        )
     if not cmd.path.startswith("/"):
-        raise CommandRejected(f"project path must be absolute, got {cmd.path!r}", kind="invalid")
+        raise CommandRejected(
+            f"project path must be absolute, got {cmd.path!r}",
+            kind="invalid",
+            hint="give an absolute directory path",
+        )
     _title(cmd.title)
     return [
         _ev(
@@ -131,7 +145,7 @@ def _project_create(cmd: c.ProjectCreate, state: DecisionState, _: Limits) -> li
 
 def _project_update(cmd: c.ProjectUpdate, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     if state.project is None or state.project.project_id != cmd.project_id:
-        raise CommandRejected(f"no project {cmd.project_id}", kind="not_found")
+        raise _no_project(cmd.project_id)
     if cmd.title is not None:
         _title(cmd.title)
     return [
@@ -145,12 +159,17 @@ def _project_update(cmd: c.ProjectUpdate, state: DecisionState, _: Limits) -> li
 
 def _thread_create(cmd: c.ThreadCreate, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     if state.project is None or state.project.project_id != cmd.project_id:
-        raise CommandRejected(f"no project {cmd.project_id}", kind="not_found")
+        raise _no_project(cmd.project_id)
     if state.thread is not None:
-        raise CommandRejected(f"thread {cmd.thread_id} already exists")
+        raise CommandRejected(
+            f"thread {cmd.thread_id} already exists",
+            hint="give a new --command-id (a thread's id derives from it)",
+        )
     _title(cmd.title)
     if not cmd.provider:
-        raise CommandRejected("the provider name is empty", kind="invalid")
+        raise CommandRejected(
+            "the provider name is empty", kind="invalid", hint="`t3 providers` lists them"
+        )
     return [
         _ev(
             e.ThreadCreated(
@@ -167,7 +186,9 @@ def _thread_create(cmd: c.ThreadCreate, state: DecisionState, _: Limits) -> list
 def _thread_update(cmd: c.ThreadUpdate, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     _thread(state, cmd.thread_id)
     if cmd.title is None and cmd.model is None and cmd.provider_options is None:
-        raise CommandRejected("nothing to update", kind="invalid")
+        raise CommandRejected(
+            "nothing to update", kind="invalid", hint="give a title, model or provider options"
+        )
     if cmd.title is not None:
         _title(cmd.title)
     return [
@@ -182,43 +203,59 @@ def _thread_update(cmd: c.ThreadUpdate, state: DecisionState, _: Limits) -> list
     ]
 
 
-def _has_work(thread: ThreadState) -> bool:
-    return thread.active_turn is not None or any(
-        item.status in ("pending", "sending") for item in thread.queue
-    )
+def _refuse_running(thread: ThreadState, verb: str) -> None:
+    """`archive` and `rm` refuse a thread with a turn in flight in the same words."""
+    short = thread.thread_id[:8]
+    if thread.active_turn is not None or any(i.status == "sending" for i in thread.queue):
+        raise CommandRejected(
+            f"cannot {verb} thread {short}: a turn is running",
+            hint=f"wait for it to end, or `t3 interrupt {short}` first",
+        )
+
+
+def _refuse_queued(thread: ThreadState, verb: str, statuses: tuple[str, ...], hint: str) -> None:
+    count = sum(item.status in statuses for item in thread.queue)
+    if count:
+        raise CommandRejected(
+            f"cannot {verb} thread {thread.thread_id[:8]}: {count} queued turn(s) are waiting",
+            hint=hint,
+        )
 
 
 def _thread_archive(cmd: c.ThreadArchive, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     thread = _thread(state, cmd.thread_id)
+    short = cmd.thread_id[:8]
     if thread.archived:
-        raise CommandRejected(f"thread {cmd.thread_id[:8]} is already archived")
-    if _has_work(thread):
         raise CommandRejected(
-            f"thread {cmd.thread_id[:8]} has a running turn or queued turns",
-            hint="wait for them, or `t3 interrupt` / `t3 queue cancel` first",
+            f"thread {short} is already archived", hint=f"`t3 unarchive {short}` brings it back"
         )
+    _refuse_running(thread, "archive")
+    _refuse_queued(
+        thread, "archive", ("pending",),
+        f"wait for them to run, or `t3 queue cancel {short} ITEM` each first",
+    )  # fmt: skip
     return [_ev(e.ThreadArchived(thread_id=cmd.thread_id))]
 
 
 def _thread_unarchive(cmd: c.ThreadUnarchive, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     thread = _thread(state, cmd.thread_id)
     if not thread.archived:
-        raise CommandRejected(f"thread {cmd.thread_id[:8]} is not archived")
+        raise CommandRejected(
+            f"thread {cmd.thread_id[:8]} is not archived", hint="nothing to do: it is in use"
+        )
     return [_ev(e.ThreadUnarchived(thread_id=cmd.thread_id))]
 
 
 def _thread_delete(cmd: c.ThreadDelete, state: DecisionState, _: Limits) -> list[e.NewEvent]:
     thread = _thread(state, cmd.thread_id)
-    if thread.active_turn is not None or any(i.status == "sending" for i in thread.queue):
-        raise CommandRejected(
-            f"thread {cmd.thread_id[:8]} has a running turn",
-            hint=f"`t3 stop {cmd.thread_id[:8]}` first",
-        )
-    if thread.queue and not cmd.force:
-        raise CommandRejected(
-            f"thread {cmd.thread_id[:8]} has {len(thread.queue)} queued turn(s)",
-            hint="cancel them, or pass --force to delete them with the thread",
-        )
+    short = cmd.thread_id[:8]
+    _refuse_running(thread, "delete")
+    if not cmd.force:
+        _refuse_queued(
+            thread, "delete", ("pending", "failed"),
+            f"`t3 rm {short} --force` deletes them with the thread, or `t3 queue cancel {short}"
+            " ITEM` each first",
+        )  # fmt: skip
     return [_ev(e.ThreadDeleted(thread_id=cmd.thread_id))]
 
 
@@ -248,16 +285,29 @@ def _queue_events(
 def _turn_start(cmd: c.TurnStart, state: DecisionState, limits: Limits) -> list[e.NewEvent]:
     thread = _writable(state, cmd.thread_id)
     _text(cmd.text, limits)
-    if thread.busy:
+    # A message never overtakes the queue: not work in flight, and not a failed head item that
+    # holds the queue until the user retries or cancels it (what follows may depend on it).
+    blocked = thread.blocked_by
+    if thread.busy or blocked is not None:
         if cmd.when_busy == "queue":
             if cmd.queue_item_id is None:
-                raise CommandRejected("queue_item_id is required to queue", kind="invalid")
+                raise CommandRejected(
+                    "queue_item_id is required to queue",
+                    kind="invalid",
+                    hint="give the id the message is queued under",
+                )
             _new_ids(state, queue_item_id=cmd.queue_item_id, message_id=cmd.message_id)
             return _queue_events(cmd.thread_id, cmd.queue_item_id, cmd.message_id, cmd.text)
+        short = cmd.thread_id[:8]
+        if blocked is not None and not thread.busy:
+            raise CommandRejected(
+                f"thread {short}'s queue is blocked by failed item {blocked.queue_item_id[:8]}",
+                hint=f"`t3 retry {short}` sends it again, `t3 queue cancel {short} 1` drops it;"
+                " or pass --queue-if-busy to queue this message behind it",
+            )
         raise CommandRejected(
-            f"thread {cmd.thread_id[:8]} is busy",
-            hint=f"`t3 queue {cmd.thread_id[:8]} ...` runs it after the current work,"
-            " or pass --queue-if-busy",
+            f"thread {short} is busy",
+            hint=f"`t3 queue {short} ...` runs it after the current work, or pass --queue-if-busy",
         )
     _new_ids(state, turn_id=cmd.turn_id, message_id=cmd.message_id)
     return [
@@ -300,7 +350,8 @@ def _retry(cmd: c.QueuedTurnRetry, state: DecisionState, _: Limits) -> list[e.Ne
         item = _item(thread, cmd.queue_item_id)
     if item.status != "failed":
         raise CommandRejected(
-            f"queued turn {item.queue_item_id[:8]} is {item.status}; only a failed item is retried"
+            f"queued turn {item.queue_item_id[:8]} is {item.status}; only a failed item is retried",
+            hint="a pending item runs by itself when its turn comes (`t3 run`)",
         )
     return [_ev(e.QueuedTurnRequeued(thread_id=cmd.thread_id, queue_item_id=item.queue_item_id))]
 
@@ -327,7 +378,10 @@ def _move(cmd: c.QueuedTurnMove, state: DecisionState, _: Limits) -> list[e.NewE
     thread = _thread(state, cmd.thread_id)
     item = _item(thread, cmd.queue_item_id)
     if item.status not in ("pending", "failed"):
-        raise CommandRejected(f"queued turn {cmd.queue_item_id[:8]} is being sent; it cannot move")
+        raise CommandRejected(
+            f"queued turn {cmd.queue_item_id[:8]} is being sent; it cannot move",
+            hint=f"`t3 interrupt {cmd.thread_id[:8]}` ends the running turn",
+        )
     lowest = 2 if any(i.status == "sending" for i in thread.queue) else 1
     if not lowest <= cmd.to_position <= len(thread.queue):
         raise CommandRejected(
@@ -350,7 +404,10 @@ def _interrupt(cmd: c.TurnInterrupt, state: DecisionState, _: Limits) -> list[e.
     thread = _thread(state, cmd.thread_id)
     active = thread.active_turn
     if active is None or (cmd.turn_id is not None and cmd.turn_id != active.turn_id):
-        raise CommandRejected(f"thread {cmd.thread_id[:8]} has no running turn to interrupt")
+        raise CommandRejected(
+            f"thread {cmd.thread_id[:8]} has no running turn to interrupt",
+            hint=f"`t3 show {cmd.thread_id[:8]}` shows its turns and queue",
+        )
     return [_ev(e.TurnInterruptRequested(thread_id=cmd.thread_id, turn_id=active.turn_id))]
 
 

@@ -77,6 +77,14 @@ class ThreadState:
             return True
         return any(item.status in ("pending", "sending") for item in self.queue)
 
+    @property
+    def blocked_by(self) -> QueueItemState | None:
+        """The failed head item that holds the queue until it is retried or cancelled; None
+        when the head is not failed (or the queue is empty)."""
+        assert self.work_loaded, "the queue was not loaded for this command"
+        head = self.queue[0] if self.queue else None
+        return head if head is not None and head.status == "failed" else None
+
 
 @dataclass(frozen=True)
 class MessageState:

@@ -150,17 +150,39 @@ def parse_options(
         raise ConfigError(_describe(name, exc, where), hint=hint) from None
 
 
+def table_problems(
+    name: str, kind: object, table: dict[str, Any], config_path: Path | None
+) -> list[str]:
+    """Every problem of `[providers.NAME]` (for `t3 doctor`), each naming its key; [] if valid."""
+    if not isinstance(kind, str) or kind not in _MODELS:
+        try:
+            parse_options(name, kind, table, config_path)
+        except ConfigError as exc:  # the unknown kind
+            return [exc.message]
+    where = f" in {config_path}" if config_path else ""
+    try:
+        _MODELS[str(kind)].model_validate({**table, "kind": kind})
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        return [_describe_one(name, error, where) for error in errors]
+    return []
+
+
 def _describe(name: str, exc: ValidationError, where: str) -> str:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    loc = [str(part) for part in first["loc"]]
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+    errors = exc.errors(include_url=False, include_input=False)
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return _describe_one(name, errors[0], where) + more
+
+
+def _describe_one(name: str, error: Any, where: str) -> str:
+    loc = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
         message = "unknown option for this provider kind"
-    elif first["type"] == "missing":
+    elif error["type"] == "missing":
         message = "is required"
     if loc and loc[0] == "env":
         # env values can be secrets: name the variable, never the value.
         loc = loc[:2]
     key = ".".join(["providers", name, *loc])
-    more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-    return f"config key {key!r}{where}: {message}{more}"
+    return f"config key {key!r}{where}: {message}"

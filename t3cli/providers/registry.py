@@ -16,6 +16,8 @@ from t3cli.errors import NotFound
 
 if TYPE_CHECKING:
     from t3cli.config import Config
+    from t3cli.errors import ConfigError
+    from t3cli.providers._options import AnyOptions
     from t3cli.providers.base import Provider, ProviderCheck
 
 BUILTIN_PROVIDERS: Final[dict[str, str]] = {"echo": "echo", "codex": "codex", "claude": "claude"}
@@ -32,34 +34,13 @@ def provider_names(config: Config) -> list[str]:
     return names
 
 
-KINDS: Final[tuple[str, ...]] = ("echo", "codex", "claude", "command")
-
-
-def check_kind(config: Config, name: str) -> None:
-    """Raise `ConfigError` (exit 2) when `name`'s table names no kind, or an unknown one.
-
-    Cheap (no pydantic, no adapter): lets `t3 new --provider NAME` refuse a provider that could
-    never run, instead of failing its first turn. The rest of the table is validated on use.
-    """
-    table = config.providers.get(name) or {}
-    kind = table.get("kind", BUILTIN_PROVIDERS.get(name))
-    if kind in KINDS:
-        return
-    from t3cli.errors import ConfigError
-
-    where = f" in {config.path}" if config.path else ""
-    what = "is required" if kind is None else f"is {kind!r}, not a known kind"
-    raise ConfigError(
-        f"config key 'providers.{name}.kind'{where} {what} (one of: {', '.join(KINDS)})",
-        hint="fix the value in the config file (`t3 config path` shows where it is)",
-    )
-
-
-def get_provider(config: Config, name: str) -> Provider:
-    """The provider called `name`, with its table validated.
+def provider_options(config: Config, name: str) -> AnyOptions:
+    """The validated options of provider `name`: the one check of a `[providers.NAME]` table,
+    shared by `t3 new`, `t3 send`, `t3 run`, `t3 doctor` and the reactor (`get_provider`).
 
     Raises `NotFound` for a name that is neither built in nor configured (the hint lists the
-    names), and `ConfigError` naming the key (`providers.NAME.KEY`) for a table that is wrong.
+    names), and `ConfigError` (exit 2) naming the key (`providers.NAME.KEY`) for a table that is
+    wrong: a missing or unknown kind, an unknown key, a wrong type or value. Loads no adapter.
     """
     table = config.providers.get(name)
     if table is None and name not in BUILTIN_PROVIDERS:
@@ -71,23 +52,48 @@ def get_provider(config: Config, name: str) -> Provider:
     table = dict(table or {})
     kind = table.get("kind", BUILTIN_PROVIDERS.get(name))
     if kind is None:
-        from t3cli.errors import ConfigError
+        raise _kind_required(config, name)
+    from t3cli.providers._options import parse_options
 
-        where = f" in {config.path}" if config.path else ""
-        raise ConfigError(
-            f"config key 'providers.{name}.kind'{where} is required "
-            "(one of: echo, codex, claude, command)",
-            hint="fix the value in the config file (`t3 config path` shows where it is)",
-        )
-    from t3cli.providers._options import (
-        ClaudeOptions,
-        CodexOptions,
-        CommandOptions,
-        EchoOptions,
-        parse_options,
+    return parse_options(name, kind, table, config.path)
+
+
+def table_problems(config: Config, name: str) -> list[str]:
+    """Every problem of the configured table `[providers.NAME]`, each naming its key ([] when it
+    is valid): what `t3 doctor` reports, where `provider_options` raises only the first."""
+    from t3cli.providers import _options
+
+    table = dict(config.providers.get(name) or {})
+    kind = table.get("kind", BUILTIN_PROVIDERS.get(name))
+    if kind is None:
+        return [_kind_required(config, name).message]
+    return _options.table_problems(name, kind, table, config.path)
+
+
+def _kind_required(config: Config, name: str) -> ConfigError:
+    from t3cli.errors import ConfigError
+
+    where = f" in {config.path}" if config.path else ""
+    return ConfigError(
+        f"config key 'providers.{name}.kind'{where} is required "
+        "(one of: echo, codex, claude, command)",
+        hint="fix the value in the config file (`t3 config path` shows where it is)",
     )
 
-    options = parse_options(name, kind, table, config.path)
+
+def validate_providers(config: Config) -> None:
+    """Validate every configured `[providers.NAME]` table (`provider_options`); raises the first
+    `ConfigError`. For commands about to run agents (`t3 run`): a bad table is refused before
+    anything is recorded, never discovered by a failing turn."""
+    for name in config.providers:
+        provider_options(config, name)
+
+
+def get_provider(config: Config, name: str) -> Provider:
+    """The provider called `name`, with its table validated (`provider_options`)."""
+    from t3cli.providers._options import ClaudeOptions, CodexOptions, EchoOptions
+
+    options = provider_options(config, name)
     if isinstance(options, EchoOptions):
         from t3cli.providers.echo import EchoProvider
 
@@ -100,7 +106,6 @@ def get_provider(config: Config, name: str) -> Provider:
         from t3cli.providers.claude import ClaudeProvider
 
         return ClaudeProvider(name, options)
-    assert isinstance(options, CommandOptions)
     from t3cli.providers.command import CommandProvider
 
     return CommandProvider(name, options)

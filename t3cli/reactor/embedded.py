@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, TextIO
 
+from t3cli.cli.safe_text import printable
 from t3cli.errors import ExitCode
 from t3cli.reactor.follow import ORPHANED, Target, follow
 from t3cli.reactor.loop import Reactor, ReactorOptions
@@ -49,7 +50,8 @@ class _Stream(NullObserver):
     def emit(self, text: str) -> None:
         if self._quiet or not text:
             return
-        self._out.write(text)
+        # The reply is the agent's: never let it drive the terminal (`--json` keeps it exact).
+        self._out.write(printable(text))
         self._out.flush()
 
     def on_notice(self, message: str) -> None:
@@ -212,7 +214,9 @@ def _finish_text(env: Env, result: TurnResult, thread_id: str) -> None:
         env.stdout.flush()
     if result.status == "completed":
         return
-    detail = f"turn {result.status}" + (f": {result.error}" if result.error else "")
+    # "turn interrupted", not "turn interrupted: interrupted": the error adds only what differs.
+    said = result.error if result.error and result.error != result.status else None
+    detail = printable(f"turn {result.status}" + (f": {said}" if said else ""))
     if result.status == "interrupted":
         env.stderr.write(detail + "\n")
         return

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from t3cli.errors import T3Error
+from t3cli.errors import DatabaseCorrupt, T3Error
 from t3cli.store import eventlog, pipeline
-from t3cli.store.db import translate
+from t3cli.store.db import database_path, translate
 from t3cli.store.projectors import Projector
 from t3cli.store.projectors.summaries import THREAD_SUMMARIES
 
@@ -36,12 +36,21 @@ def ensure_projected(
         pipeline.catch_up(conn, [projector])
     except T3Error:
         raise
-    except sqlite3.OperationalError as exc:
-        raise translate(exc) from None
+    except sqlite3.Error as exc:
+        # The database itself failing (locked, full, read-only, corrupt) is said as such; only a
+        # projector's own failure (a constraint it broke) is a projection failure.
+        error = translate(exc, database_path(conn))
+        if isinstance(exc, sqlite3.OperationalError) or isinstance(error, DatabaseCorrupt):
+            raise error from None
+        raise _failed(projector, cursor, exc) from exc
     except Exception as exc:
-        raise ProjectionFailed(
-            f"the {projector.name} projection failed at or after sequence {cursor + 1}: "
-            f"{type(exc).__name__}: {exc}",
-            hint="`t3 replay --check` shows the damage; `t3 replay` rebuilds the projections",
-        ) from exc
+        raise _failed(projector, cursor, exc) from exc
     return pipeline.projected_up_to(conn, projector)
+
+
+def _failed(projector: Projector, cursor: int, exc: Exception) -> ProjectionFailed:
+    return ProjectionFailed(
+        f"the {projector.name} projection failed at or after sequence {cursor + 1}: "
+        f"{type(exc).__name__}: {exc}",
+        hint="`t3 replay --check` shows the damage; `t3 replay` rebuilds the projections",
+    )

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from t3cli.errors import DatabaseError, DatabaseLocked
+from t3cli.errors import ConfigError, DatabaseCorrupt, DatabaseError, DatabaseLocked
 from t3cli.paths import ensure_private_dir
 from t3cli.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -33,8 +33,18 @@ DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
 def _busy_timeout_ms() -> int:
-    raw = os.environ.get("T3_BUSY_TIMEOUT_MS")
-    return int(raw) if raw and raw.isdigit() else DEFAULT_BUSY_TIMEOUT_MS
+    """`T3_BUSY_TIMEOUT_MS` (how long a write waits for the lock), else the default. Like every
+    `T3_*` variable: empty counts as unset, anything but a non-negative integer is refused."""
+    raw = os.environ.get("T3_BUSY_TIMEOUT_MS", "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_MS
+    if not raw.isdigit():
+        raise ConfigError(
+            f"environment variable T3_BUSY_TIMEOUT_MS must be a whole number of milliseconds,"
+            f" got {raw!r}",
+            hint="unset T3_BUSY_TIMEOUT_MS, or set it to e.g. 10000",
+        )
+    return int(raw)
 
 
 def _check_path(path: Path) -> None:
@@ -44,7 +54,10 @@ def _check_path(path: Path) -> None:
     # the WAL under them and their commits would vanish. SQLite itself reports a file that is
     # not a database ("file is not a database", mapped by `translate`).
     if path.is_dir():
-        raise DatabaseError(f"database path {path} is a directory")
+        raise DatabaseError(
+            f"database path {path} is a directory",
+            hint="point T3_DATABASE (or T3_HOME) at a file path, or move the directory away",
+        )
 
 
 def _create_private_file(path: Path) -> None:
@@ -59,43 +72,110 @@ def _create_private_file(path: Path) -> None:
             hint="make the directory writable, or point T3_HOME at a writable directory",
         ) from None
     except OSError as exc:
-        raise DatabaseError(f"cannot create the database {path}: {exc.strerror}") from None
+        raise DatabaseError(
+            f"cannot create the database {path}: {exc.strerror}",
+            hint="check the directory (free space, permissions), or set T3_HOME elsewhere",
+        ) from None
     os.close(fd)
 
 
+def database_path(conn: sqlite3.Connection) -> str:
+    """The file `conn` has open (for messages); "the database" when it cannot say."""
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return "the database"
+    return str(row[2]) if row and row[2] else "the database"
+
+
+# The plain cases of `translate`: (SQLite error code prefix, words of its message, what to say,
+# what to do). `{path}` and `{text}` (SQLite's message) are filled in.
+_KNOWN_FAILURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    (
+        "SQLITE_FULL",
+        ("database or disk is full",),
+        "{path}: the disk (or the database's size limit) is full; nothing was written",
+        "free some space on that disk and retry (with the same --command-id to be safe)",
+    ),
+    (
+        "SQLITE_NOTADB",
+        ("file is not a database",),
+        "{path} is not a t3 database (not an SQLite file); it was left untouched",
+        "move it away, or point T3_HOME at another directory",
+    ),
+    (
+        "SQLITE_CANTOPEN",
+        ("unable to open",),
+        "cannot open {path}: {text}",
+        "check that its directory exists and is readable and writable by you",
+    ),
+    (
+        "SQLITE_IOERR",
+        ("disk i/o error",),
+        "disk I/O error on {path}: {text}; nothing was written",
+        "check the disk (free space, `dmesg`), then retry with the same --command-id",
+    ),
+)
+
+
 def translate(exc: sqlite3.Error, path: Path | str = "the database") -> DatabaseError:
-    """Map an sqlite3 error to the user-facing `DatabaseError` that says what to do."""
+    """Map an sqlite3 error to the user-facing `DatabaseError` that says which failure it is
+    (locked, read-only, corrupt, full, not a database, unopenable, I/O) and what to do. SQLite's
+    error code decides; its message's words are the fallback."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
     text = str(exc)
     lowered = text.lower()
-    if "locked" in lowered or "busy" in lowered:
+
+    def kind(code: str, *words: str) -> bool:
+        return name.startswith(code) or any(word in lowered for word in words)
+
+    if kind("SQLITE_BUSY", "locked", "busy") or name.startswith("SQLITE_LOCKED"):
         return DatabaseLocked(
             f"{path} stayed locked by another t3 process past the busy timeout",
             hint="retry (with the same --command-id to be safe); raise T3_BUSY_TIMEOUT_MS if this"
             " persists",
         )
-    if "readonly" in lowered or "read-only" in lowered:
-        return DatabaseError(
-            f"{path} is read-only: {text}",
-            hint="make the file and its directory writable by you",
-        )
-    if "full" in lowered:
-        return DatabaseError(
-            f"{path}: the disk (or the database's size limit) is full; nothing was written",
-            hint="free some space and retry",
-        )
-    if "file is not a database" in lowered:
-        return DatabaseError(
-            f"{path} is not a t3 database (not an SQLite file); it was left untouched",
-            hint="move it away, or point T3_HOME at another directory",
-        )
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
-        return DatabaseError(
+    if kind("SQLITE_READONLY", "readonly", "read-only"):
+        return _read_only(path)
+    if kind("SQLITE_CORRUPT", "malformed", "corrupt"):
+        return DatabaseCorrupt(
             f"{path} is corrupt or truncated: {text}",
-            hint="`t3 doctor` checks it; restore a backup or move it away",
+            hint="`t3 doctor` checks it; restore a backup (then run `t3 doctor`) or move it away",
+            detail=text,
         )
-    if "unable to open" in lowered:
-        return DatabaseError(f"cannot open {path}: {text}", hint="check the path and permissions")
-    return DatabaseError(f"database error on {path}: {text}")
+    for code, words, message, hint in _KNOWN_FAILURES:
+        if kind(code, *words):
+            return DatabaseError(message.format(path=path, text=text), hint=hint)
+    return DatabaseError(
+        f"database error on {path}: {text}",
+        hint="`t3 doctor` checks the database; rerun with T3_DEBUG=1 for details",
+    )
+
+
+def _read_only(path: Path | str) -> DatabaseError:
+    """Which part is read-only — the file, or the directory SQLite writes -wal/-shm in."""
+    where = Path(path)
+    if not where.is_absolute():
+        return DatabaseError(
+            f"{path} is read-only; nothing was written",
+            hint="make the database file and its directory writable by you",
+        )
+    if where.exists() and not os.access(where, os.W_OK):
+        return DatabaseError(
+            f"{path} is read-only (the file is not writable by you); nothing was written",
+            hint=f"make it writable (`chmod u+w {path}`), or set T3_HOME to a writable copy",
+        )
+    if not os.access(where.parent, os.W_OK):
+        return DatabaseError(
+            f"{path} is read-only: its directory {where.parent} is not writable by you (SQLite"
+            " keeps t3.db-wal and t3.db-shm there); nothing was written",
+            hint=f"make the directory writable (`chmod u+w {where.parent}`), or set T3_HOME to a"
+            " writable copy",
+        )
+    return DatabaseError(
+        f"{path} is read-only (mounted read-only, or opened read-only); nothing was written",
+        hint="use a writable copy (set T3_HOME to its directory)",
+    )
 
 
 def connect(
@@ -206,7 +286,7 @@ def write_transaction(
             break
         except sqlite3.OperationalError as exc:
             if attempt == attempts - 1 or "locked" not in str(exc).lower():
-                raise translate(exc) from None
+                raise translate(exc, database_path(conn)) from None
             time.sleep(random.uniform(0.01, 0.1))
     try:
         yield conn
@@ -219,4 +299,4 @@ def write_transaction(
     except sqlite3.Error as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise translate(exc) from None
+        raise translate(exc, database_path(conn)) from None

@@ -227,12 +227,15 @@ class Receipt:
     error: str | None
     error_kind: str | None
     hint: str | None
+    # The digest of the command this id answered (schema 3); None for receipts written before,
+    # and for commands dispatched without one.
+    fingerprint: str | None = None
 
 
 def get_receipt(conn: sqlite3.Connection, command_id: str) -> Receipt | None:
     row = conn.execute(
-        "SELECT command_id, status, first_sequence, result_sequence, error, error_kind, hint"
-        " FROM command_receipts WHERE command_id = ?",
+        "SELECT command_id, status, first_sequence, result_sequence, error, error_kind, hint,"
+        " fingerprint FROM command_receipts WHERE command_id = ?",
         (command_id,),
     ).fetchone()
     return Receipt(*row) if row else None
@@ -251,11 +254,12 @@ def put_receipt(
     error_kind: str | None,
     hint: str | None,
     at: str,
+    fingerprint: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO command_receipts (command_id, command_type, stream_id, status,"
-        " first_sequence, result_sequence, error, error_kind, hint, accepted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " first_sequence, result_sequence, error, error_kind, hint, accepted_at, fingerprint)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             command_id,
             command_type,
@@ -267,5 +271,6 @@ def put_receipt(
             error_kind,
             hint,
             at,
+            fingerprint,
         ),
     )

@@ -156,6 +156,12 @@ def thread_by_id(conn: sqlite3.Connection, thread_id: str) -> ThreadRef | None:
     return ThreadRef(row[0], row[1], bool(row[2])) if row else None
 
 
+def thread_provider(conn: sqlite3.Connection, thread_id: str) -> str | None:
+    """The provider name a thread is bound to (None for an unknown thread). One key lookup."""
+    row = conn.execute("SELECT provider FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def command_recorded(conn: sqlite3.Connection, command_id: str) -> bool:
     """Whether a command with this id was already accepted or rejected (its receipt exists)."""
     return eventlog.get_receipt(conn, command_id) is not None

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from t3cli.store import eventlog, pipeline
-from t3cli.store.db import translate
+from t3cli.store.db import database_path, translate
 from t3cli.store.projectors import CORE_PROJECTORS
 
 
@@ -80,7 +80,7 @@ def bootstrap(conn: sqlite3.Connection, *, thread_ids: set[str] | None = None) -
         finally:
             conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise translate(exc) from None
+        raise translate(exc, database_path(conn)) from None
 
 
 def _load(conn: sqlite3.Connection, thread_ids: set[str] | None) -> ReadModel:

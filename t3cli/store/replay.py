@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from t3cli.store import eventlog, pipeline
-from t3cli.store.db import connect, translate, write_transaction
+from t3cli.store.db import connect, database_path, translate, write_transaction
 from t3cli.store.projectors import ALL_PROJECTORS, ASYNC_PROJECTORS, Projector
 
 MAX_REPORTED = 50
@@ -75,7 +75,7 @@ def rebuild(
                 conn.execute("DELETE FROM projection_state WHERE projector = ?", (projector.name,))
             return pipeline.catch_up_in_transaction(conn, projectors, progress=progress)
     except sqlite3.Error as exc:
-        raise translate(exc) from None
+        raise translate(exc, database_path(conn)) from None
 
 
 @contextmanager

@@ -7,7 +7,9 @@ newer t3cli — in which case it is refused and left untouched.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+from t3cli.store.schema_0003_receipt_fingerprint import MIGRATION as _RECEIPT_FINGERPRINT
+
+SCHEMA_VERSION = 3
 
 _EVENT_COLUMNS = (
     "sequence, event_id, stream_kind, stream_id, stream_version, type, payload, schema_version,"
@@ -268,6 +270,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                WHERE status = 'pending' AND position = 1""",
         ],
     ),
+    _RECEIPT_FINGERPRINT,
 ]
 
 assert len(MIGRATIONS) == SCHEMA_VERSION

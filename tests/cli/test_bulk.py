@@ -77,9 +77,10 @@ def test_retry_all_requeues_the_failed_head_of_every_blocked_thread(cli, engine,
     idle = create_thread(engine)
     out = cli("retry", "--all")
     assert out.code == 0, out.stderr
-    assert out.stdout.splitlines() == [
-        f"requeued {a_item} (thread {a[:8]})",
-        f"requeued {b_item} (thread {b[:8]})",
+    assert out.stdout.splitlines() == [a_item, b_item]
+    assert out.stderr.splitlines() == [
+        f"requeued item {a_item[:8]} of thread {a[:8]}",
+        f"requeued item {b_item[:8]} of thread {b[:8]}",
     ]
     assert statuses(conn, a) == statuses(conn, b) == ["pending", "pending"]
     assert statuses(conn, idle) == []
@@ -112,7 +113,7 @@ def test_retry_all_replays_under_the_same_command_id(cli, engine, conn, blocked)
     assert "already recorded; replayed" in again.stderr
     assert conn.execute("SELECT max(sequence) FROM events").fetchone()[0] == head
     assert statuses(conn, a)[0] == "failed"
-    assert cli("retry", "--all", "--command-id", "bulk-2").stdout.split()[1] == a_item
+    assert cli("retry", "--all", "--command-id", "bulk-2").stdout.split()[0] == a_item
     # An id a single retry was recorded under is not a bulk action's.
     fail(engine, a, a_item)
     assert cli("retry", a, "--command-id", "single").code == 0
@@ -174,7 +175,8 @@ def test_queue_clear_cancels_pending_and_failed_but_not_the_item_being_sent(cli,
     assert statuses(conn, thread) == ["sending", "failed", "pending"]
     out = cli("queue", "clear", thread[:8])
     assert out.code == 0, out.stderr
-    assert out.stdout.splitlines() == [f"cancelled {failed}", f"cancelled {pending}"]
+    assert out.stdout.splitlines() == [failed, pending]
+    assert f"cancelled item {failed[:8]} of thread {thread[:8]}" in out.stderr
     assert f"note: skipped: queued turn {sending[:8]} is being sent" in out.stderr
     assert f"hint: `t3 interrupt {thread[:8]}`" in out.stderr
     assert statuses(conn, thread) == ["sending"]

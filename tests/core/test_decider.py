@@ -204,11 +204,31 @@ def test_busy_thread_queues_the_start_when_asked(busy: str) -> None:
 
 
 @pytest.mark.parametrize("session", [None, "idle", "ready", "stopped", "error"])
-def test_free_or_absent_session_and_failed_items_do_not_make_a_thread_busy(
-    session: str | None,
-) -> None:
-    st = state(session_status=session, queue=[item("q1", 1, "failed")])
+def test_free_or_absent_session_starts_a_turn(session: str | None) -> None:
+    st = state(session_status=session)
     assert types(decide(start(), st))[-1] == "thread.turn-start-requested"
+
+
+@pytest.mark.parametrize(
+    "queue_",
+    [[item("q1", 1, "failed")], [item("q1", 1, "failed"), item("q2", 2, "failed")]],
+    ids=["one failed item", "two failed items"],
+)
+def test_a_failed_head_item_blocks_an_immediate_start(queue_: list[QueueItemState]) -> None:
+    # README: a message never overtakes the queue; a failed head holds it until retry or cancel.
+    rejection = rejected(start(), state(queue=queue_), kind="rejected")
+    assert "blocked" in rejection.reason and "q1"[:8] in rejection.reason
+    assert rejection.hint is not None
+    assert "t3 retry" in rejection.hint and "t3 queue cancel" in rejection.hint
+    assert "--queue-if-busy" in rejection.hint
+    queued = decide(start(when_busy="queue", qid="q-new"), state(queue=queue_))
+    assert types(queued) == ["thread.message-sent", "thread.turn-queued"]
+
+
+def test_a_failed_item_behind_pending_work_is_plain_busy() -> None:
+    st = state(queue=[item("q1", 1), item("q2", 2, "failed")])
+    rejection = rejected(start(), st, kind="rejected")
+    assert "busy" in rejection.reason
 
 
 def test_queue_emits_message_then_queued_item() -> None:

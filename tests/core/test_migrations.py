@@ -58,7 +58,9 @@ def copy_into_version_1(source: Path, target: Path) -> None:
     old.execute("ATTACH DATABASE ? AS src", (str(source),))
     old.execute("BEGIN")
     for table in TABLES:
-        old.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+        # The columns version 1 has (later migrations add some, e.g. receipt fingerprints).
+        columns = ", ".join(row[1] for row in old.execute(f"PRAGMA main.table_info({table})"))
+        old.execute(f"INSERT INTO main.{table} SELECT {columns} FROM src.{table}")
     old.execute("COMMIT")
     old.execute("DETACH DATABASE src")
     assert old.execute("SELECT count(*) FROM sqlite_sequence WHERE name = 'events'").fetchone()

@@ -144,6 +144,60 @@ def rejected_once(w: World) -> None:
     assert drained.code == 0, drained
 
 
+def failed_head(w: World) -> None:
+    """alpha's only queued item failed (a real turn on an echo provider told to fail)."""
+    failing = CONFIG.replace('kind = "echo"\n', 'kind = "echo"\nfail_pattern = "BREAK"\n', 1)
+    (w.home / "config.toml").write_text(failing)
+    queue_one(w, "BREAK this")
+    drained = run_t3(w.home, "run", "--until-idle", "--thread", w.ids["alpha"], cwd=w.project)
+    assert drained.code == ExitCode.PROVIDER_FAILURE, drained
+
+
+def queued_with_id(w: World) -> None:
+    out = in_process("queue", w.ids["alpha"], "first text", "--command-id", "k-1")
+    assert out.code == 0, out
+
+
+def bound_then_bad(body: str) -> Callable[[World], None]:
+    """A thread `bound` on a valid provider `x` whose table then turns bad (`body`)."""
+
+    def setup(w: World) -> None:
+        (w.home / "config.toml").write_text(
+            CONFIG + '\n[providers.x]\nkind = "command"\nargv = ["cat"]\n'
+        )
+        w.new("bound", "--provider", "x")
+        (w.home / "config.toml").write_text(CONFIG + f'\n[providers.x]\nkind = "command"\n{body}\n')
+
+    return setup
+
+
+def corrupt_table(table: str) -> Callable[[World], None]:
+    """Random bytes over the root page of `table` (the WAL checkpointed into the file first)."""
+
+    def setup(w: World) -> None:
+        import random
+
+        conn = sqlite3.connect(w.db)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        root = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)
+        ).fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.close()
+        rng = random.Random(12)
+        with w.db.open("r+b") as fh:
+            fh.seek((root - 1) * page_size)
+            fh.write(bytes(rng.randrange(256) for _ in range(page_size)))
+
+    return setup
+
+
+def home_below_a_file(w: World) -> None:
+    target = w.home.parent / "plain-file"
+    target.write_text("x")
+    w.env["T3_HOME"] = str(target / "t3")
+
+
 def config_text(text: str) -> Callable[[World], None]:
     def setup(w: World) -> None:
         (w.home / "config.toml").write_text(text)
@@ -329,6 +383,41 @@ CASES = [
     Case("unknown option", ("queue", A, "hi", "--frobnicate"), ExitCode.USAGE, ("frobnicate",)),
     Case("bad --recover value", ("run", "--until-idle", "--recover", "twice"), ExitCode.USAGE,
          ("--recover",)),
+    Case("negative --limit", ("threads", "--limit", "-1"), ExitCode.USAGE, ("--limit",)),
+    Case("non-numeric --before", ("threads", "--before", "garbage"), ExitCode.USAGE,
+         ("--before",)),
+    Case("negative --since", ("events", "--since", "-5"), ExitCode.USAGE, ("--since",)),
+    Case("--max-concurrent 0", ("run", "--until-idle", "--max-concurrent", "0"),
+         ExitCode.USAGE, ("--max-concurrent",)),
+    Case("unknown command", ("thraeds",), ExitCode.USAGE, ("no such command", "t3 threads")),
+    Case("move --to not a number", ("queue", "move", A, "1", "--to", "abc"), ExitCode.USAGE,
+         ("--to",), setup=queue_one),
+    Case("cancel -1", ("queue", "cancel", A, "-1"), ExitCode.USAGE, ("-1", "--"),
+         setup=queue_one),
+    Case("--limit too large for SQLite", ("threads", "--limit", "99999999999999999999"),
+         ExitCode.USAGE, ("--limit",)),
+    Case("--since too large for SQLite", ("events", "--since", "99999999999999999999"),
+         ExitCode.USAGE, ("--since",)),
+    Case("message not UTF-8 (argument)", ("queue", A, "caf\udce9"), ExitCode.USAGE,
+         ("not valid utf-8",)),
+    Case("title not UTF-8", ("new", "--title", "\udcff\udcfe", "hi"), ExitCode.USAGE,
+         ("--title", "not valid utf-8")),
+    Case("command id not UTF-8", ("queue", A, "hi", "--command-id", "id\udce9"),
+         ExitCode.USAGE, ("--command-id", "not valid utf-8")),
+    # --command-id
+    Case("empty command id", ("queue", A, "hi", "--command-id", ""), ExitCode.USAGE,
+         ("--command-id is empty",)),
+    Case("blank command id", ("send", A, "hi", "--no-wait", "--command-id", "  "),
+         ExitCode.USAGE, ("--command-id is empty",)),
+    Case("command id reused for another message", ("queue", A, "other text", "--command-id",
+         "k-1"), ExitCode.USAGE, ("already used for a different command",),
+         setup=queued_with_id),
+    Case("command id reused for another thread", ("queue", "{agent}", "first text",
+         "--command-id", "k-1"), ExitCode.USAGE, ("already used for a different command",),
+         setup=queued_with_id),
+    # a blocked queue
+    Case("send behind a failed head item", ("send", A, "overtake", "--no-wait"),
+         ExitCode.REJECTED, ("blocked", "t3 retry", "t3 queue cancel"), setup=failed_head),
     # agents (a real turn through `t3 send`, which waits for it)
     Case("missing agent executable", ("send", G, "hi"), ExitCode.PROVIDER_FAILURE,
          ("t3-no-such-agent-xyz", "providers.ghost.argv"), unchanged=False,
@@ -354,13 +443,31 @@ CASES = [
     Case("config key of the wrong type", ("queue", A, "hi"), ExitCode.USAGE,
          ("max_message_chars", "must be of type int"),
          setup=config_text('max_message_chars = "lots"\n')),
-    Case("provider table with an unknown kind", ("send", "{weird}", "hi"),
-         ExitCode.PROVIDER_FAILURE, ("providers.weird.kind", "telepathy"), setup=weird_kind,
-         unchanged=False, heading="turn failed: ", check=turn_is("failed", "providers.weird.kind")),
+    Case("provider table with an unknown kind", ("send", "{weird}", "hi"), ExitCode.USAGE,
+         ("providers.weird.kind", "telepathy"), setup=weird_kind),
     Case("binding a thread to a provider of an unknown kind", ("new", "--provider", "weird", "hi"),
          ExitCode.USAGE, ("providers.weird.kind", "telepathy"), setup=weird_config),
     Case("T3_HOME is a file", ("threads",), ExitCode.USAGE, ("not a directory",),
          setup=home_is_a_file),
+    Case("T3_HOME below a file", ("threads",), ExitCode.USAGE, ("T3_HOME", "is a file"),
+         setup=home_below_a_file),
+    Case("T3_POLL_INTERVAL_MS=0", ("run", "--until-idle"), ExitCode.USAGE,
+         ("T3_POLL_INTERVAL_MS", "positive"),
+         setup=lambda w: w.env.update(T3_POLL_INTERVAL_MS="0")),
+    Case("provider argv = []", ("send", "{bound}", "hi"), ExitCode.USAGE,
+         ("providers.x.argv",), setup=bound_then_bad("argv = []")),
+    Case("provider argv = [\"\"]", ("run", "--until-idle"), ExitCode.USAGE,
+         ("providers.x.argv",), setup=bound_then_bad('argv = [""]')),
+    Case("provider timeout negative", ("send", "{bound}", "hi"), ExitCode.USAGE,
+         ("providers.x.turn_timeout_s",),
+         setup=bound_then_bad('argv = ["cat"]\nturn_timeout_s = -1')),
+    Case("provider timeout not a number", ("send", "{bound}", "hi"), ExitCode.USAGE,
+         ("providers.x.start_timeout_s",),
+         setup=bound_then_bad('argv = ["cat"]\nstart_timeout_s = "soon"')),
+    Case("provider input = bogus", ("new", "--provider", "x", "hi"), ExitCode.USAGE,
+         ("providers.x.input",), setup=bound_then_bad('argv = ["cat"]\ninput = "bogus"')),
+    Case("provider table with an unknown key", ("run", "--until-idle"), ExitCode.USAGE,
+         ("providers.x.colour",), setup=bound_then_bad('argv = ["cat"]\ncolour = "red"')),
     Case("T3_MAX_MESSAGE_CHARS is not a number", ("queue", A, "hi"), ExitCode.USAGE,
          ("T3_MAX_MESSAGE_CHARS",), setup=lambda w: w.env.update(T3_MAX_MESSAGE_CHARS="many")),
     # the database
@@ -378,6 +485,17 @@ CASES = [
          ("locked", "retry", "--command-id"), setup=locked),
     Case("disk full", ("queue", A, "y" * 60_000), ExitCode.ERROR, ("full", "nothing was written"),
          in_process=True),
+    Case("random bytes in the log (events)", ("events",), ExitCode.ERROR,
+         ("corrupt", "t3 doctor"), setup=corrupt_table("events")),
+    Case("random bytes in the log (replay --check)", ("replay", "--check"), ExitCode.ERROR,
+         ("corrupt", "t3 doctor"), setup=corrupt_table("events")),
+    Case("random bytes in the transcript (show)", ("show", A), ExitCode.ERROR,
+         ("corrupt", "t3 doctor"),
+         setup=lambda w: (queue_one(w), corrupt_table("messages")(w))),
+    Case("a write after corruption was found", ("queue", A, "hi"), ExitCode.ERROR,
+         ("found corrupt by an earlier command", "t3 doctor"), setup=lambda w: (
+             corrupt_table("thread_summaries")(w),
+             run_t3(w.home, "threads", cwd=w.project))),
 ]  # fmt: skip
 
 
@@ -444,8 +562,16 @@ def test_bad_input(case: Case, world: World, monkeypatch: pytest.MonkeyPatch) ->
     assert "Traceback" not in result.stderr, result
     assert result.code == case.code, result
     if case.code != ExitCode.OK:
-        # `error:` (click's own usage errors say `Error:`) heads the message
+        # One style for every error: `error: ...` then `hint: ...` (after any warnings or notes
+        # the command printed while it ran, e.g. an agent's own warnings).
+        lines = [line for line in result.stderr.splitlines()
+                 if not line.startswith(("warning: ", "note: "))]  # fmt: skip
+        assert lines and lines[0].startswith("error: "), result
         assert case.heading in result.stderr.lower(), result
+        assert "\nhint: " in result.stderr, result
+        assert not any(
+            line.startswith(("Usage:", "Error:", "Try '")) for line in result.stderr.splitlines()
+        ), result
         for words in case.says:
             assert words.lower() in result.stderr.lower(), (words, str(result))
     if case.unchanged and before is not None:
