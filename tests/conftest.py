@@ -4,6 +4,8 @@
   subprocess it starts).
 - `fresh_db` / `engine`: a connection to `$T3_HOME/t3.db` and an `Engine` over it.
 - `make_thread(engine)`: registers a project and creates a thread; returns the thread id.
+- `event_record(thread_id, event_type, **payload)`: an event of a thread as read from the log,
+  for feeding observers and views on plain values.
 - `t3`: runs the installed `t3` console script as a subprocess (`t3("queue", tid, "hi")`),
   returning `CompletedProcess` with text stdout/stderr.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from t3cli.contracts import commands as c
+from t3cli.contracts.events import EventRecord
 from t3cli.contracts.ids import derived_id, new_id
 from t3cli.engine import Engine
 from t3cli.store.db import connect
@@ -93,6 +96,19 @@ def create_thread(
 @pytest.fixture
 def make_thread() -> Callable[..., str]:
     return create_thread
+
+
+_SEQUENCE = iter(range(1, 1 << 62))
+
+
+def event_record(thread_id: str, event_type: str, **payload: object) -> EventRecord:
+    """An event of `thread_id` as a reader of the log gets it (sequence numbers increase)."""
+    return EventRecord(
+        sequence=next(_SEQUENCE), event_id="e", stream_kind="thread", stream_id=thread_id,
+        stream_version=1, type=event_type, payload={"thread_id": thread_id, **payload},
+        schema_version=1, command_id=None, causation_event_id=None, correlation_id=None,
+        actor="reactor", occurred_at="2026-11-22T20:09:32.123Z",
+    )  # fmt: skip
 
 
 def t3_executable() -> list[str]:

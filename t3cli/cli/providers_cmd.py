@@ -2,7 +2,9 @@
 
 A thin wrapper over `t3cli.providers.registry.check_all`. It is a report: it exits 0 even when some
 providers are missing or misconfigured (their `problem` says what to fix). `--json` prints one JSON
-document: a list of `{name, kind, executable, found, version, problem}`.
+document: a list of `{name, kind, executable, found, version, problem}`. Off a terminal it prints
+plain tab-separated lines (`name kind found version executable-or-problem`), like every table.
+Versions and problems come from the agents' own output: they are shown through `printable`.
 """
 
 from __future__ import annotations
@@ -29,21 +31,37 @@ def register(app: typer.Typer) -> None:
             env.print_json([dataclasses.asdict(check) for check in checks])
             return
 
+        from t3cli.cli.render import plain_rows
+
+        rows = [
+            (
+                check.name,
+                check.kind,
+                "yes" if check.found else "no",
+                check.version or "-",
+                check.problem or check.executable or "(built in)",
+            )
+            for check in checks
+        ]
+        if not env.stdout_isatty:
+            plain_rows(env, rows)
+            return
+
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
 
+        from t3cli.cli.safe_text import printable
+
         table = Table(show_edge=False, pad_edge=False)
         for column in ("name", "kind", "found", "version", "executable / problem"):
             table.add_column(column, overflow="fold")
-        for check in checks:
+        for check, row in zip(checks, rows, strict=True):
             # A found executable with a problem (e.g. `--version` failed) is usable but suspect.
             style = "red" if not check.found else ("yellow" if check.problem else "green")
-            found = Text("yes" if check.found else "no", style=style)
-            where = check.problem or check.executable or "(built in)"
             # Text(), not markup: config values and paths may contain "[".
-            table.add_row(
-                Text(check.name), Text(check.kind), found, Text(check.version or "-"), Text(where)
-            )
+            cells = [Text(printable(field)) for field in row]
+            cells[2].stylize(style)
+            table.add_row(*cells)
         console = Console(file=env.stdout, no_color=not env.color, highlight=False, soft_wrap=False)
         console.print(table)

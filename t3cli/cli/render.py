@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from t3cli.cli.columns import Column
 from t3cli.cli.env import Env
 from t3cli.cli.safe_text import printable
 from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, TurnRow
@@ -23,7 +24,7 @@ from t3cli.store.queries import MessageRow, ProjectRow, QueueRow, ThreadRow, Tur
 if TYPE_CHECKING:
     from rich.console import Console
 
-_STATUS_STYLE = {
+STATUS_STYLE = {
     "running": "green",
     "starting": "yellow",
     "queued": "cyan",
@@ -31,6 +32,38 @@ _STATUS_STYLE = {
     "archived": "dim",
     "idle": "",
 }
+_ID = 8  # the id prefix tables show: what the user types next, never cut
+
+# `t3 threads`: the id, status, queue depth and last activity are never cut; the preview gives
+# way first, then the title, then the provider.
+THREAD_COLUMNS = (
+    Column("ID"),
+    Column("TITLE", give_way=2, min_width=10, max_width=40),
+    Column("PROVIDER", give_way=3, min_width=6),
+    Column("STATUS"),
+    Column("QUEUE", justify="right"),
+    Column("ACTIVE"),
+    Column("LAST MESSAGE", give_way=1, min_width=12, max_width=60),
+)
+# `t3 projects`: the path gives way first (it is long, and the id is what commands take).
+PROJECT_COLUMNS = (
+    Column("ID"),
+    Column("TITLE", give_way=2, min_width=10, max_width=40),
+    Column("PROVIDER", give_way=3, min_width=6),
+    Column("THREADS", justify="right"),
+    Column("PATH", give_way=1, min_width=12),
+)
+# `t3 queue list`: the thread and item ids, position, status and tries are never cut; the
+# message gives way first, then the failure reason.
+QUEUE_COLUMNS = (
+    Column("THREAD"),
+    Column("#", justify="right"),
+    Column("ITEM"),
+    Column("STATUS"),
+    Column("TRIES", justify="right"),
+    Column("MESSAGE", give_way=1, min_width=12, max_width=60),
+    Column("FAILURE", give_way=2, min_width=12, max_width=60),
+)
 
 
 def console(env: Env) -> Console:
@@ -66,33 +99,37 @@ def ago(iso: str, now: float | None = None) -> str:
     return f"{seconds}s ago"
 
 
-def _plain(env: Env, rows: Sequence[Sequence[object]]) -> None:
+def plain_rows(env: Env, rows: Sequence[Sequence[object]]) -> None:
+    """Rows as tab-separated lines: each field on one line (whitespace runs made one space,
+    control characters shown as escapes), None as an empty field."""
     for row in rows:
         fields = ("" if v is None else printable(" ".join(str(v).split())) for v in row)
         env.stdout.write("\t".join(fields) + "\n")
 
 
 def _table(
-    env: Env, headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()
+    env: Env,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    styles: Sequence[str] = (),
 ) -> None:
-    from rich.table import Table
+    """A borderless table whose column widths follow the columns' priorities (`cli.columns`):
+    ids, statuses and counts are never cut, however narrow the terminal or long a cell."""
     from rich.text import Text
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in headers:
-        table.add_column(header, overflow="ellipsis", no_wrap=True)
-    for index, row in enumerate(rows):
-        style = styles[index] if index < len(styles) and styles[index] else None
-        # Titles, previews, messages: untrusted text, escaped cell by cell, and never read as
-        # rich markup (`[link=...]` would make rich itself emit a terminal escape).
-        table.add_row(*(Text(printable(cell, single_line=True)) for cell in row), style=style)
-    console(env).print(table)
+    from t3cli.cli.tables import fitted_table
+
+    out = console(env)
+    # Titles, previews, messages: untrusted text, escaped cell by cell, and never read as rich
+    # markup (`[link=...]` would make rich itself emit a terminal escape).
+    cells = [[Text(printable(cell, single_line=True)) for cell in row] for row in rows]
+    out.print(fitted_table(columns, cells, out.width, row_styles=styles))
 
 
 def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
     """`t3 threads`: id prefix, title, provider, status, queue depth, last activity, preview."""
     if not env.stdout_isatty:
-        _plain(
+        plain_rows(
             env,
             [
                 (r.thread_id, r.title, r.provider, r.status, r.queue_depth, r.last_activity_at,
@@ -106,21 +143,21 @@ def threads(env: Env, rows: Sequence[ThreadRow]) -> None:
         return
     _table(
         env,
-        ("ID", "TITLE", "PROVIDER", "STATUS", "QUEUE", "ACTIVE", "LAST MESSAGE"),
+        THREAD_COLUMNS,
         [
-            (r.thread_id[:8], one_line(r.title, 40), r.provider, r.status,
+            (r.thread_id[:_ID], one_line(r.title, 80), r.provider, r.status,
              str(r.queue_depth) if r.queue_depth else "", ago(r.last_activity_at),
-             one_line(r.preview, 50))
+             one_line(r.preview, 120))
             for r in rows
         ],
-        [_STATUS_STYLE.get(r.status, "") for r in rows],
+        [STATUS_STYLE.get(r.status, "") for r in rows],
     )  # fmt: skip
 
 
 def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
     """`t3 projects`: id prefix, title, default provider, thread count, path."""
     if not env.stdout_isatty:
-        _plain(
+        plain_rows(
             env, [(r.project_id, r.title, r.default_provider, r.thread_count, r.path) for r in rows]
         )
         return
@@ -129,9 +166,9 @@ def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
         return
     _table(
         env,
-        ("ID", "TITLE", "PROVIDER", "THREADS", "PATH"),
+        PROJECT_COLUMNS,
         [
-            (r.project_id[:8], r.title, r.default_provider, str(r.thread_count), r.path)
+            (r.project_id[:_ID], r.title, r.default_provider, str(r.thread_count), r.path)
             for r in rows
         ],
     )
@@ -140,7 +177,7 @@ def projects(env: Env, rows: Sequence[ProjectRow]) -> None:
 def queue(env: Env, rows: Sequence[QueueRow]) -> None:
     """`t3 queue list`: thread, position, item id, status, attempts, message, failure reason."""
     if not env.stdout_isatty:
-        _plain(
+        plain_rows(
             env,
             [
                 (r.thread_id, r.position, r.queue_item_id, r.status, r.attempts,
@@ -154,10 +191,10 @@ def queue(env: Env, rows: Sequence[QueueRow]) -> None:
         return
     _table(
         env,
-        ("THREAD", "#", "ITEM", "STATUS", "TRIES", "MESSAGE", "FAILURE"),
+        QUEUE_COLUMNS,
         [
-            (r.thread_id[:8], str(r.position), r.queue_item_id[:8], r.status, str(r.attempts),
-             one_line(r.text, 50), one_line(r.failure_reason or "", 40))
+            (r.thread_id[:_ID], str(r.position), r.queue_item_id[:_ID], r.status,
+             str(r.attempts), one_line(r.text, 120), one_line(r.failure_reason or "", 120))
             for r in rows
         ],
         ["red" if r.status == "failed" else "" for r in rows],

@@ -7,6 +7,7 @@ and the exit codes.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,9 +18,11 @@ from t3cli.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import AsyncIterator
 
     from t3cli.cli.env import Env
     from t3cli.reactor.loop import OnExit, Reactor
+    from t3cli.reactor.service import Signals
 
 _RECOVER = ("at-most-once", "resend")
 _ON_EXIT = ("interrupt", "wait")
@@ -112,34 +115,70 @@ def run(  # noqa: PLR0917 - typer maps parameters to options
 async def _main(
     env: Env, reactor: Reactor, *, until_idle: bool, on_exit: OnExit, json: bool, focus: str | None
 ) -> int:
-    import asyncio
-
     from t3cli.reactor.render import LineRenderer
     from t3cli.reactor.service import Signals, run_foreground
 
     signals = Signals()
     signals.install()
-    stop_view = asyncio.Event()
-    view_task = None
-    if env.stdout_isatty and not json:
-        from rich.console import Console
-
-        from t3cli.reactor.live import LiveView
-
-        view = LiveView(Console(file=env.stdout, no_color=not env.color), focus=focus)
-        reactor.observer = view
-        view_task = asyncio.create_task(view.run(stop_view))
-    else:
-        reactor.observer = LineRenderer(env.stdout, json_mode=json)
     try:
-        return await run_foreground(
-            reactor, until_idle=until_idle, on_exit=on_exit, signals=signals
-        )
+        async with contextlib.AsyncExitStack() as stack:
+            if env.stdout_isatty and not json:
+                await stack.enter_async_context(_live_view(env, reactor, signals, on_exit, focus))
+            else:
+                reactor.observer = LineRenderer(env.stdout, json_mode=json)
+            return await run_foreground(
+                reactor, until_idle=until_idle, on_exit=on_exit, signals=signals
+            )
     finally:
-        stop_view.set()
-        if view_task is not None:
-            await view_task
         signals.uninstall()
+
+
+@contextlib.asynccontextmanager
+async def _live_view(
+    env: Env, reactor: Reactor, signals: Signals, on_exit: OnExit, focus: str | None
+) -> AsyncIterator[None]:
+    """The live view for the reactor's whole life, with keys when stdin is a terminal too (and
+    we are its foreground job). On every way out (the reactor's end, an exception, SIGINT or
+    SIGTERM) the view closes and the terminal's mode is restored."""
+    import asyncio
+
+    from rich.console import Console
+
+    from t3cli.domain.decider import Limits
+    from t3cli.reactor.keys import TerminalKeys, in_foreground
+    from t3cli.reactor.live import LiveView
+    from t3cli.reactor.live_actions import KeyActions
+
+    keys = env.stdin_isatty and in_foreground(env.stdin.fileno())
+    view = LiveView(Console(file=env.stdout, no_color=not env.color), focus=focus, keys=keys)
+    reactor.observer = view
+    stop_view = asyncio.Event()
+
+    async def announce_stopping() -> None:
+        await signals.first.wait()
+        view.stopping(on_exit)
+        await signals.kill.wait()
+        view.stopping(on_exit, now=True)
+
+    watcher = asyncio.create_task(announce_stopping())
+    drawing = asyncio.create_task(view.run(stop_view))
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            if keys:
+                limits = Limits(max_message_chars=reactor.config.max_message_chars)
+                actions = KeyActions(
+                    reactor.database, view.state, limits=limits, changed=view.redraw
+                )
+                await actions.start()
+                stack.push_async_callback(actions.close)
+                terminal = stack.enter_context(TerminalKeys(env.stdin.fileno(), actions.key))
+                view.on_suspend, view.on_resume = terminal.suspend, terminal.resume
+            yield
+        finally:
+            watcher.cancel()
+            stop_view.set()
+            await asyncio.gather(watcher, return_exceptions=True)
+            await drawing
 
 
 def _resolve_threads(conn: sqlite3.Connection, refs: list[str]) -> list[str]:

@@ -1,170 +1,168 @@
-"""The live view of `t3 run` on a terminal: a rich table of the threads the reactor drives, and the
-assistant text of one focused thread as it streams.
+"""The live view of `t3 run` on a terminal: the reactor's observer, drawn full screen with rich.
 
-Columns: thread (id prefix and title), provider, status, queue depth, elapsed time of the running
-turn, last message preview. The focused thread is the single `--thread` if one was given, else the
-thread that most recently streamed text.
+`LiveView` turns the reactor's observer calls into a `LiveState` (rows in a stable order, the
+sticky focus, notices) and `LiveView.run` draws it (`live_frame.frame`) on the terminal's
+alternate screen, as a full-screen program does:
 
-The view is redrawn by `LiveView.run` from the event loop (rich's own refresh thread is off), so
-the observer callbacks and the drawing never race. Rows are kept for at most `MAX_ROWS` threads
-(the most recently active), so the view's memory does not grow with the threads ever seen.
+- Each frame is drawn for the terminal's current size and fills it exactly, from the top-left
+  corner: after a resize nothing of an older frame stays behind and nothing is printed twice.
+  SIGWINCH redraws at once; otherwise every `REFRESH_S`, or sooner when a key asks for it.
+- The view is redrawn from the event loop (rich's own refresh thread is off), so observer
+  callbacks and drawing never race; observer calls only update the state.
+- Ctrl-Z leaves the alternate screen and restores the terminal (and its key mode) before the
+  process stops; `fg` brings both back.
+- When the view closes, the alternate screen is left and a summary of every thread is printed
+  on the normal screen, so the terminal keeps a record of where each thread was left.
+- While the reactor stops, the last line says what it waits for and what a second Ctrl-C does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
+import os
+import signal
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, RenderableType
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from t3cli.contracts.events import EventRecord
-from t3cli.reactor.observer import NullObserver, TurnResult, describe
+from t3cli.reactor.live_frame import LEGEND_KEYS, LEGEND_PLAIN, frame, summary
+from t3cli.reactor.live_state import LiveState
+from t3cli.reactor.observer import NullObserver, TurnResult
 from t3cli.store.reactor_queries import ThreadSnapshot
 
-MAX_ROWS = 40
-STREAM_CHARS = 2000
-PREVIEW_CHARS = 60
 REFRESH_S = 0.25
 
 
-@dataclass(slots=True)
-class _Row:
-    thread_id: str
-    title: str = ""
-    provider: str = ""
-    status: str = "idle"
-    queue_depth: int = 0
-    turn_started: float | None = None
-    preview: str = ""
-    last_outcome: str | None = None  # how the thread's last turn ended
-
-
-def _preview(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_CHARS else "…" + flat[-(PREVIEW_CHARS - 1) :]
-
-
-def _status(snapshot: ThreadSnapshot, last_outcome: str | None) -> str:
-    if snapshot.active_turn is not None:
-        return snapshot.active_turn.status
-    head = snapshot.head
-    if head is not None and head.status == "failed":
-        return "blocked (failed)"
-    if head is not None:
-        return "queued"
-    return last_outcome or snapshot.session_status or "idle"
-
-
 class LiveView(NullObserver):
-    def __init__(self, console: Console, *, focus: str | None = None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        focus: str | None = None,
+        keys: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._console = console
-        self._fixed_focus = focus
-        self._focus = focus
-        self._rows: collections.OrderedDict[str, _Row] = collections.OrderedDict()
-        self._stream = ""
-        self._stream_turn: str | None = None
-        self._notice = ""
+        self._clock = clock
+        self.state = LiveState(focus=focus, clock=clock)
+        self._legend = LEGEND_KEYS if keys else LEGEND_PLAIN
+        self._stopping: tuple[str, bool] | None = None  # (on_exit, second signal)
+        self._wake: asyncio.Event | None = None
+        self.on_suspend: Callable[[], None] = lambda: None  # Ctrl-Z: the keys let go of the tty
+        self.on_resume: Callable[[], None] = lambda: None
 
-    def _row(self, thread_id: str) -> _Row:
-        row = self._rows.get(thread_id)
-        if row is None:
-            row = _Row(thread_id)
-            self._rows[thread_id] = row
-            while len(self._rows) > MAX_ROWS:
-                self._rows.popitem(last=False)
-        self._rows.move_to_end(thread_id)
-        return row
-
-    def on_snapshot(self, snapshot: ThreadSnapshot) -> None:
-        row = self._row(snapshot.thread_id)
-        row.title = snapshot.title
-        row.provider = snapshot.provider
-        row.queue_depth = snapshot.pending_count
-        row.status = _status(snapshot, row.last_outcome)
+    # --- Observer ------------------------------------------------------------------------------
 
     def on_event(self, record: EventRecord) -> None:
-        row = self._row(record.stream_id)
-        p = record.payload
-        if record.type == "thread.turn-started":
-            row.status = "running"
-            row.turn_started = time.monotonic()
-        elif record.type == "thread.turn-completed":
-            row.status = row.last_outcome = str(p.get("status"))
-            row.turn_started = None
-        elif record.type == "thread.turn-queued":
-            row.queue_depth += 1
-        elif record.type == "thread.queued-turn-send-started":
-            row.queue_depth = max(0, row.queue_depth - 1)
-        elif record.type == "thread.message-sent" and p.get("role") == "user":
-            row.preview = _preview(str(p.get("text", "")))
-        elif record.type == "thread.queued-turn-send-failed":
-            row.status = "blocked (failed)"
-        text = describe(record)
-        if text is not None and record.type in (
-            "thread.queued-turn-send-failed",
-            "thread.activity-appended",  # a warning: an agent retrying, a skipped line
-        ):
-            self._notice = f"{record.stream_id[:8]} {text}"
+        self.state.event(record)
+
+    def on_snapshot(self, snapshot: ThreadSnapshot) -> None:
+        self.state.snapshot(snapshot)
+
+    def on_turn_launched(self, thread_id: str, turn_id: str, queue_item_id: str | None) -> None:
+        self.state.launched(thread_id, turn_id)
 
     def on_text(self, thread_id: str, turn_id: str, text: str) -> None:
-        row = self._row(thread_id)
-        if self._fixed_focus is None:
-            self._focus = thread_id
-        if thread_id == self._focus:
-            if turn_id != self._stream_turn:
-                self._stream_turn = turn_id
-                self._stream = ""
-            self._stream = (self._stream + text)[-STREAM_CHARS:]
-        row.preview = _preview((row.preview + text) if row.status == "running" else text)
+        self.state.text(thread_id, turn_id, text)
 
     def on_turn_finished(self, result: TurnResult) -> None:
-        if result.reply:
-            self._row(result.thread_id).preview = _preview(result.reply)
+        self.state.finished(result)
 
     def on_notice(self, message: str) -> None:
-        self._notice = message
+        self.state.note(message)
 
-    def render(self) -> RenderableType:
-        table = Table(expand=True, title="t3 run", title_justify="left")
-        table.add_column("thread", no_wrap=True, max_width=36)
-        table.add_column("provider", no_wrap=True)
-        table.add_column("status", no_wrap=True)
-        table.add_column("queue", justify="right")
-        table.add_column("elapsed", justify="right")
-        table.add_column("last message", overflow="ellipsis", no_wrap=True)
-        now = time.monotonic()
-        for row in reversed(self._rows.values()):
-            elapsed = f"{now - row.turn_started:.1f}s" if row.turn_started is not None else ""
-            table.add_row(
-                f"{row.thread_id[:8]} {row.title}", row.provider, row.status,
-                str(row.queue_depth), elapsed, row.preview,
-            )  # fmt: skip
-        parts: list[RenderableType] = [table]
-        if not self._rows:
-            parts.append(Text("waiting for work (t3 queue / t3 send --no-wait)", style="dim"))
-        if self._focus is not None and self._stream:
-            lines = self._stream.splitlines()[-8:]
-            parts.append(Panel(Text("\n".join(lines)), title=f"{self._focus[:8]} streaming"))
-        if self._notice:
-            parts.append(Text(self._notice, style="yellow"))
-        return Group(*parts)
+    # --- stopping ------------------------------------------------------------------------------
+
+    def stopping(self, on_exit: str, *, now: bool = False) -> None:
+        """The reactor is stopping (first Ctrl-C / SIGTERM; `now`: the second one). From then
+        on the last line says what it waits for, and what another Ctrl-C does."""
+        self._stopping = (on_exit, now)
+        if any(row.status in ("starting", "queued") for row in self.state.rows()):
+            self.state.note("queued turns stay queued: the next `t3 run` sends them")
+        self.redraw()
+
+    def _banner(self) -> str | None:
+        if self._stopping is None:
+            return None
+        on_exit, now = self._stopping
+        running = sum(1 for row in self.state.rows() if row.status == "running")
+        turns = f"{running} running turn{'s' if running != 1 else ''}"
+        them = "them" if running != 1 else "it"
+        if not running:
+            return "stopping: no turn is running"
+        if now:
+            return f"stopping now: ending {turns}"
+        if on_exit == "wait":
+            return f"stopping: waiting for {turns} to finish · Ctrl-C again interrupts {them}"
+        return f"stopping: interrupting {turns} · Ctrl-C again stops {them} at once"
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Draw the next frame now rather than at the next tick."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def render(self, width: int | None = None, height: int | None = None) -> RenderableType:
+        size = self._console.size
+        return frame(
+            self.state, self._console, width or size.width, height or size.height,
+            now=self._clock(), legend=self._legend, banner=self._banner(),
+        )  # fmt: skip
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Redraw every `REFRESH_S` until `stop` is set (then draw once more)."""
-        with Live(
-            self.render(), console=self._console, auto_refresh=False, redirect_stdout=False,
+        """Draw until `stop` is set, then leave the alternate screen and print the summary."""
+        self._wake = asyncio.Event()
+        live = Live(
+            console=self._console, screen=True, auto_refresh=False, redirect_stdout=False,
             redirect_stderr=False,
-        ) as live:  # fmt: skip
+        )  # fmt: skip
+        with live, self._signals(live):
             while not stop.is_set():
                 live.update(self.render(), refresh=True)
+                self._wake.clear()
+                waits = {
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wake.wait()),
+                }
                 try:
-                    await asyncio.wait_for(stop.wait(), REFRESH_S)
-                except TimeoutError:
-                    pass
-            live.update(self.render(), refresh=True)
+                    await asyncio.wait(
+                        waits, timeout=REFRESH_S, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    for waiter in waits:
+                        waiter.cancel()
+            # A blank alternate screen to leave: a terminal multiplexer resized meanwhile (tmux)
+            # copies lines of it onto the normal screen.
+            live.update(Text(""), refresh=True)
+        self._console.print(summary(self.state, self._console.size.width, now=self._clock()))
+
+    @contextlib.contextmanager
+    def _signals(self, live: Live) -> Iterator[None]:
+        """SIGWINCH redraws at once; SIGTSTP (Ctrl-Z) puts the terminal back before stopping."""
+        loop = asyncio.get_running_loop()
+
+        def suspend() -> None:
+            self.on_suspend()
+            live.stop()
+            os.kill(os.getpid(), signal.SIGSTOP)
+            # Continued (`fg`): take the terminal back.
+            live.start(refresh=False)
+            self.on_resume()
+            self.redraw()
+
+        handlers = {signal.SIGWINCH: self.redraw, signal.SIGTSTP: suspend}
+        installed = []
+        try:
+            for sig, handler in handlers.items():
+                loop.add_signal_handler(sig, handler)
+                installed.append(sig)
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)

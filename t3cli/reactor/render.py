@@ -7,6 +7,10 @@
   (`at`, `thread_id`, `event`, `sequence`, `turn_id`, `queue_item_id`, `status`, `error`,
   `message`); reactor notices have `event = "reactor.notice"`.
 
+`queue_item_id` is filled on every event of a turn that came from the queue (turn started,
+completed, ...), not only on the queue's own events: the renderer remembers each active turn's
+item from the events and snapshots that name it, and forgets it when the turn ends.
+
 Every line is flushed as it is written, so a follower (`tail -f`, a test) sees it at once.
 The rich live view for terminals is in `t3cli.reactor.live`.
 """
@@ -19,6 +23,7 @@ from typing import Any, TextIO
 
 from t3cli.contracts.events import EventRecord
 from t3cli.reactor.observer import NullObserver, describe
+from t3cli.store.reactor_queries import ThreadSnapshot
 
 
 def _now() -> str:
@@ -34,6 +39,7 @@ class LineRenderer(NullObserver):
     def __init__(self, out: TextIO, *, json_mode: bool = False) -> None:
         self._out = out
         self._json = json_mode
+        self._items: dict[str, str] = {}  # active turn id -> its queued item id
 
     def _write(self, line: str) -> None:
         try:
@@ -42,7 +48,30 @@ class LineRenderer(NullObserver):
         except (BrokenPipeError, ValueError):
             pass  # the reader went away; the reactor keeps working
 
+    def on_snapshot(self, snapshot: ThreadSnapshot) -> None:
+        turn = snapshot.active_turn
+        if turn is not None and turn.queue_item_id is not None:
+            self._items[turn.turn_id] = turn.queue_item_id
+
+    def on_turn_launched(self, thread_id: str, turn_id: str, queue_item_id: str | None) -> None:
+        if queue_item_id is not None:
+            self._items[turn_id] = queue_item_id
+
+    def _queue_item_id(self, record: EventRecord) -> str | None:
+        p = record.payload
+        turn_id, item = p.get("turn_id"), p.get("queue_item_id")
+        if isinstance(turn_id, str):
+            if isinstance(item, str) and record.type in (
+                "thread.turn-start-requested", "thread.queued-turn-send-started"
+            ):  # fmt: skip
+                self._items[turn_id] = item
+            item = item or self._items.get(turn_id)
+            if record.type == "thread.turn-completed":
+                self._items.pop(turn_id, None)
+        return item if isinstance(item, str) else None
+
     def on_event(self, record: EventRecord) -> None:
+        queue_item_id = self._queue_item_id(record)
         text = describe(record)
         if text is None:
             return
@@ -56,7 +85,7 @@ class LineRenderer(NullObserver):
             "event": record.type,
             "sequence": record.sequence,
             "turn_id": p.get("turn_id"),
-            "queue_item_id": p.get("queue_item_id"),
+            "queue_item_id": queue_item_id,
             "status": p.get("status"),
             "error": p.get("error") or p.get("reason"),
             "message": text,

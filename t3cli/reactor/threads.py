@@ -204,6 +204,7 @@ class ThreadWork:
         snapshot = await r.reader.call(lambda conn: rq.thread_snapshot(conn, lane.thread_id))
         if snapshot is None:
             return
+        r.observer.on_snapshot(snapshot)  # what recovery settles: observers learn its turn's item
         beyond_reach = None
         active = snapshot.active_turn
         if active is not None and active.status == "running":

@@ -16,7 +16,11 @@ Delivery discipline (what recovery relies on):
    the same transaction) and the session's status — one transaction.
 
 A turn interrupted (or stopped) before it was launched is completed `interrupted` without ever
-reaching the agent. A provider that cannot be built (unknown name, bad config) completes the turn
+reaching the agent. A queued turn still waiting for its slot (or not yet launched) when the
+reactor closes goes back to its queue unsent (README: "Turns waiting for a slot stay queued"):
+its turn is completed `interrupted` ("not sent") and its item requeued as the pending head, in
+one transaction; a turn started directly (`t3 send --no-wait`) stays `requested` for the next
+reactor. A provider that cannot be built (unknown name, bad config) completes the turn
 `failed` with that message.
 """
 
@@ -137,26 +141,52 @@ async def run_turn(s: TurnServices, h: TurnHandle) -> TurnResult | None:
 async def _end_unlaunched(s: TurnServices, h: TurnHandle) -> TurnResult | None:
     if h.interrupt_requested or h.stop_requested:
         return await _complete_unlaunched(s, h, "interrupted", "interrupted before it started")
+    if s.closing():
+        await _requeue_unsent(s, h)
     return None
+
+
+NOT_SENT = "not sent: the reactor stopped before a slot was free; queued again"
+
+
+async def _requeue_unsent(s: TurnServices, h: TurnHandle) -> None:
+    """The reactor is closing and `h` never reached its agent: put a queued turn back in its
+    queue (see the module docstring). Ids derive from the turn: a repeat appends nothing."""
+    launch = await s.reader.call(lambda conn: rq.turn_launch(conn, h.turn_id))
+    if launch is None or launch.status != "requested" or launch.queue_item_id is None:
+        return
+    await s.commit(
+        [
+            _unlaunched_end(h, "interrupted", NOT_SENT, queue_failure_reason=NOT_SENT),
+            c.QueuedTurnRetry(
+                command_id=derived_id("turn.unsent.requeue", h.turn_id),
+                actor="reactor",
+                thread_id=h.thread_id,
+                queue_item_id=launch.queue_item_id,
+            ),
+        ]
+    )
+
+
+def _unlaunched_end(
+    h: TurnHandle, status: TurnStatus, error: str, *, queue_failure_reason: str | None = None
+) -> c.TurnCompletedCmd:
+    """The end of a turn that never reached its agent (its id: the turn's one end)."""
+    return c.TurnCompletedCmd(
+        command_id=derived_id("turn.completed", h.turn_id),
+        actor="reactor",
+        thread_id=h.thread_id,
+        turn_id=h.turn_id,
+        status=status,
+        error=error,
+        queue_failure_reason=queue_failure_reason,
+    )
 
 
 async def _complete_unlaunched(
     s: TurnServices, h: TurnHandle, status: TurnStatus, error: str
 ) -> TurnResult | None:
-    outcome = (
-        await s.commit(
-            [
-                c.TurnCompletedCmd(
-                    command_id=derived_id("turn.completed", h.turn_id),
-                    actor="reactor",
-                    thread_id=h.thread_id,
-                    turn_id=h.turn_id,
-                    status=status,
-                    error=error,
-                )
-            ]
-        )
-    )[0]
+    outcome = (await s.commit([_unlaunched_end(h, status, error)]))[0]
     if isinstance(outcome, CommandRejected) or outcome.duplicate:
         return None
     result = TurnResult(h.thread_id, h.turn_id, h.queue_item_id, status, error, "", launched=False)
@@ -165,10 +195,8 @@ async def _complete_unlaunched(
 
 
 async def _run_with_slot(s: TurnServices, h: TurnHandle) -> TurnResult | None:
-    if h.interrupt_requested or h.stop_requested:
+    if h.interrupt_requested or h.stop_requested or s.closing():
         return await _end_unlaunched(s, h)
-    if s.closing():
-        return None
     launch = await s.reader.call(lambda conn: rq.turn_launch(conn, h.turn_id))
     if launch is None or launch.status != "requested":
         return None

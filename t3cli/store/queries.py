@@ -269,7 +269,8 @@ _THREAD_COLUMNS = (
     f" {_STATUS_SQL} AS status, ses.status,"
     " t.pending_count + t.sending_count + t.failed_count, t.archived, t.created_at,"
     " coalesce(s.last_activity_at, t.created_at), coalesce(s.last_activity_sequence,"
-    " t.created_sequence) AS activity, coalesce(s.preview, ''), coalesce(s.message_count, 0),"
+    " t.created_sequence) AS activity, rtrim(coalesce(s.preview, ''), ' '),"
+    " coalesce(s.message_count, 0),"
     " coalesce(s.turn_count, 0), coalesce(s.input_tokens, 0), coalesce(s.output_tokens, 0),"
     " coalesce(s.cost_usd, 0.0)"
 )

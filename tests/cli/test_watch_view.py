@@ -9,19 +9,14 @@ from typing import Any
 from t3cli.cli.watch_view import WatchView
 from t3cli.contracts.events import EventRecord
 from t3cli.store.queries import MessageRow, QueueRow
+from tests.conftest import event_record
 
 THREAD = "a" * 32
 TURN = "b" * 32
-_sequence = iter(range(1, 10_000))
 
 
 def ev(event_type: str, **payload: Any) -> EventRecord:
-    return EventRecord(
-        sequence=next(_sequence), event_id="e", stream_kind="thread", stream_id=THREAD,
-        stream_version=1, type=event_type, payload={"thread_id": THREAD, **payload},
-        schema_version=1, command_id=None, causation_event_id=None, correlation_id=None,
-        actor="reactor", occurred_at="2026-11-22T20:09:32.123Z",
-    )  # fmt: skip
+    return event_record(THREAD, event_type, **payload)
 
 
 def chunk(text: str, message_id: str = "m1", complete: bool = False) -> EventRecord:

@@ -6,7 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from t3cli.store.bulk._base import Fold, Payload, Unsupported, _key, _opt, _req
-from t3cli.store.projectors.summaries import PREVIEW_CHARS, THREAD_SUMMARIES, _preview
+from t3cli.store.projectors.summaries import (
+    PREVIEW_CHARS,
+    THREAD_SUMMARIES,
+    _preview,
+    extend_preview,
+)
 
 
 class SummariesFold(Fold):
@@ -83,14 +88,13 @@ class SummariesFold(Fold):
                 row[4] = preview
                 row[5] = mid
             return
-        more = _preview(text[: PREVIEW_CHARS * 2])
         row = self._row(seq, at, p)
         if row is not None and row[5] == mid:
             preview = row[4]
-            if "\x00" in preview or "\x00" in more:  # SQLite's length() stops at a NUL
-                raise Unsupported("NUL in preview")
+            if "\x00" in preview or "\x00" in text[: PREVIEW_CHARS * 2]:  # SQLite's length()
+                raise Unsupported("NUL in preview")  # stops at a NUL
             if len(preview) < PREVIEW_CHARS:
-                row[4] = (preview + more)[:PREVIEW_CHARS]
+                row[4] = extend_preview(preview, text)
 
     def turn_requested(self, seq: int, at: str, p: Payload) -> None:
         row = self._row(seq, at, p)
