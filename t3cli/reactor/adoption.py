@@ -12,6 +12,10 @@ A thread whose lease another reactor holds is taken over the moment that lease e
 scan notes the earliest expiry among such threads (`next_expiry`), and the reactor's lease loop
 wakes for it, instead of at its next tick (up to a third of the TTL later).
 
+Threads left waiting are still shown: the observer gets a snapshot of each (up to `SHOWN`, the
+oldest work first — the live view lists them `queued`), and the reactor reports their events
+as it does those of the threads it drives (`waits_here`).
+
 An explicit `Reactor.claim` (the reactor embedded in `t3 send`) is not limited: it drives the one
 thread it was started for.
 """
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
 
     from t3cli.reactor.loop import Reactor
 
+SHOWN = 200  # threads left waiting whose state the observer is given
+
 
 class Adoption:
     def __init__(self, reactor: Reactor, counter: WorkCounter) -> None:
@@ -39,6 +45,7 @@ class Adoption:
         self._claiming = 0
         self._lock = asyncio.Lock()
         self._waiting: list[str] = []  # left for lack of room, oldest work first
+        self._shown: set[str] = set()  # of those, the ones the observer has seen
         self._scan_owed = False  # counted as outstanding work until the scan is done
         self.scan_requested = False
         self.next_expiry: float | None = None  # wall clock: a lease of interest runs out
@@ -57,7 +64,29 @@ class Adoption:
             return False
         if thread_id not in self._waiting:
             self._waiting.append(thread_id)
+            self.wanted.set()  # to show it (`show_waiting`)
         return True
+
+    def waits_here(self, thread_id: str) -> bool:
+        """The thread was left waiting for room in this reactor (its events are reported)."""
+        return thread_id in self._shown
+
+    async def show_waiting(self) -> None:
+        """Give the observer the state of threads left waiting that it has not seen yet."""
+        waiting = self._waiting[:SHOWN]
+        self._shown &= set(waiting)
+        fresh = [t for t in waiting if t not in self._shown]
+        if not fresh:
+            return
+        r = self._r
+
+        def read(conn: sqlite3.Connection) -> list[rq.ThreadSnapshot]:
+            found = (rq.thread_snapshot(conn, thread_id) for thread_id in fresh)
+            return [snapshot for snapshot in found if snapshot is not None]
+
+        for snapshot in await r.reader.call(read):
+            r.observer.on_snapshot(snapshot)
+            self._shown.add(snapshot.thread_id)
 
     def room_freed(self) -> None:
         """A lane closed: if work was left for lack of room, take it on now. Until that is done

@@ -268,6 +268,7 @@ class Reactor:
                 scan = tick or not woken or adoption.scan_requested
                 if self.options.adopt and (scan or not await adoption.take_waiting()):
                     await adoption.scan()
+                await adoption.show_waiting()
             except DatabaseLocked:
                 continue  # the next tick renews; the TTL leaves room for two misses
             finally:
@@ -317,6 +318,10 @@ class Reactor:
             lane = self.lanes.get(thread_id)
             held = thread_id in self._keeper.held
             if (held or (lane is not None and lane.held)) and self._ours_to_report(event):
+                self.observer.on_event(event)
+            elif event.actor != "reactor" and self._adoption.waits_here(thread_id):
+                # A thread waiting for room here: what users do to it (another reactor may be
+                # the one that takes it on, and reports its turns).
                 self.observer.on_event(event)
             if event.type not in LANE_EVENTS:
                 continue
